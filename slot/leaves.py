@@ -1,0 +1,63 @@
+"""Leaf values of a JSON document keyed by their JSON Pointer (RFC 6901).
+
+One source of truth for leaf paths: the evaluation metrics (content similarity, exact match) and
+grounding both flatten documents with :func:`iter_leaves`, so a path means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "iter_leaves", "leaf_map"]
+
+
+def escape_token(token: str | int) -> str:
+    """Escape one reference token: ``~`` -> ``~0`` then ``/`` -> ``~1`` (the order matters)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def unescape_token(token: str) -> str:
+    """Undo :func:`escape_token`: ``~1`` -> ``/`` then ``~0`` -> ``~``."""
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def join_pointer(parent: str, token: str | int) -> str:
+    """The pointer of child ``token`` under pointer ``parent`` (``""`` is the root)."""
+    return f"{parent}/{escape_token(token)}"
+
+
+def split_pointer(pointer: str) -> list[str]:
+    """Reference tokens of a pointer, unescaped; ``""`` (the root) gives ``[]``."""
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"JSON Pointer must be empty or start with '/': {pointer!r}")
+    return [unescape_token(t) for t in pointer[1:].split("/")]
+
+
+def iter_leaves(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(pointer, value)`` for every leaf of ``obj`` in document order.
+
+    Leaves are scalars (str, int, float, bool, None) and empty containers (``[]``, ``{}``), so an
+    empty list or object is still visible to metrics. A scalar root has the pointer ``""``.
+    """
+    if isinstance(obj, dict):
+        if not obj:
+            yield prefix, obj
+            return
+        for key, value in obj.items():
+            yield from iter_leaves(value, join_pointer(prefix, key))
+    elif isinstance(obj, (list, tuple)):
+        if not obj:
+            yield prefix, obj
+            return
+        for index, value in enumerate(obj):
+            yield from iter_leaves(value, join_pointer(prefix, index))
+    else:
+        yield prefix, obj
+
+
+def leaf_map(obj: Any) -> dict[str, Any]:
+    """``{pointer: value}`` for every leaf of ``obj`` (see :func:`iter_leaves`)."""
+    return dict(iter_leaves(obj))
