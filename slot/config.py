@@ -1,0 +1,227 @@
+"""One typed settings object for the whole service: env vars, CLI flags and defaults in one place.
+
+Every field is read from the environment as ``SLOT_<FIELD_NAME_UPPER>`` and can be overridden by the
+command-line flag ``--<field-name-with-dashes>``. The docstring under each field is also its ``--help``.
+Nothing else in the project reads ``SLOT_*`` variables directly, so the manifests, the README and the
+server cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, get_type_hints
+
+ENV_PREFIX = "SLOT_"
+HEALTH_SERVICE_NAME = "slot.v1.Slot"
+"""The gRPC service name reported by the standard health service (also used by the k8s probes)."""
+
+
+def _default_home() -> str:
+    return str(Path(os.path.expanduser("~")) / ".cache" / "slot")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings of SLOT (model, decoding, limits, server)."""
+
+    home: str = field(default_factory=_default_home)
+    """Cache directory for converted models and compiled artefacts (default ~/.cache/slot)."""
+
+    base_model: str = "smollm2-135m"
+    """Base model: the alias of an embedded model (smollm2-135m) or a local Hugging Face model directory."""
+
+    adapter: str = "default"
+    """LoRA adapter applied by default: 'default' (the shipped SLOT adapter), 'none', or an adapter directory."""
+
+    adapters: str = ""
+    """Extra named adapters to load, as 'name=PATH,name2=PATH2'; requests pick one by name."""
+
+    grammar_backend: str = "llguidance"
+    """Grammar engine for constrained decoding: llguidance (default), xgrammar or outlines_core."""
+
+    engine: str = "transformers"
+    """Inference engine: transformers (CPU default) or vllm (optional extra)."""
+
+    dtype: str = "float32"
+    """Weights and activations precision: float32 or bfloat16."""
+
+    threads: int = 0
+    """Torch intra-op threads; 0 means one per CPU core."""
+
+    max_tokens: int = 512
+    """Default cap on generated tokens when a request gives none."""
+
+    max_tokens_limit: int = 4096
+    """Largest max_tokens a request may ask for."""
+
+    speculation: bool = True
+    """Verify grammar fast-forward and copy-from-input drafts in one forward pass (exact under greedy)."""
+
+    draft_tokens: int = 12
+    """Longest draft verified in one forward pass."""
+
+    prefix_cache_mb: int = 256
+    """Memory budget for cached key/value states of prompt prefixes (instructions + schema)."""
+
+    grammar_cache_size: int = 256
+    """Number of compiled grammars kept (LRU, keyed by schema hash, backend and tokenizer)."""
+
+    compile_timeout_s: float = 10.0
+    """Longest time a grammar compilation may take before the schema is refused."""
+
+    max_text_chars: int = 32_000
+    """Longest input text accepted, in characters."""
+
+    max_schema_bytes: int = 65_536
+    """Largest schema accepted, in bytes of JSON."""
+
+    max_schema_depth: int = 24
+    """Deepest nesting of a schema accepted."""
+
+    max_enum_values: int = 1_000
+    """Most members one enum may have."""
+
+    max_schema_nodes: int = 5_000
+    """Most subschemas one schema may have."""
+
+    host: str = "127.0.0.1"
+    """Address the gRPC server binds (use 0.0.0.0 in a container)."""
+
+    port: int = 50051
+    """gRPC port."""
+
+    metrics_port: int = 9090
+    """Prometheus metrics HTTP port (0 disables it)."""
+
+    max_concurrency: int = 2
+    """Generations that run at once."""
+
+    max_queue: int = 16
+    """Requests that may wait for a generation slot; past this RESOURCE_EXHAUSTED is returned."""
+
+    max_message_bytes: int = 4 * 1024 * 1024
+    """Largest gRPC message accepted or sent."""
+
+    grace_period_s: float = 20.0
+    """On SIGTERM, how long in-flight calls may take to finish."""
+
+    log_level: str = "INFO"
+    """Log level: DEBUG, INFO, WARNING, ERROR."""
+
+    log_payloads: bool = False
+    """Log the user's text and generated JSON (debugging only; off by default)."""
+
+    auth_token_file: str = ""
+    """File holding a bearer token that clients must send; empty disables the check."""
+
+    tls_cert_file: str = ""
+    """Server certificate (PEM); with tls_key_file enables TLS."""
+
+    tls_key_file: str = ""
+    """Server private key (PEM)."""
+
+    tls_client_ca_file: str = ""
+    """CA bundle (PEM) for client certificates; set to require mutual TLS."""
+
+    @property
+    def home_path(self) -> Path:
+        """The cache directory as a Path."""
+        return Path(self.home).expanduser()
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes).validated()
+
+    def validated(self) -> "Settings":
+        """Check value ranges; raise ValueError naming the field."""
+        positive = ["max_tokens", "max_tokens_limit", "draft_tokens", "grammar_cache_size", "max_text_chars",
+                    "max_schema_bytes", "max_schema_depth", "max_enum_values", "max_schema_nodes",
+                    "max_concurrency", "max_message_bytes"]
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"setting {name} must be positive, got {getattr(self, name)}")
+        for name in ["threads", "prefix_cache_mb", "max_queue", "metrics_port"]:
+            if getattr(self, name) < 0:
+                raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)}")
+        if self.max_tokens > self.max_tokens_limit:
+            raise ValueError("setting max_tokens must not exceed max_tokens_limit")
+        choices = {"grammar_backend": ("llguidance", "xgrammar", "outlines_core"),
+                   "engine": ("transformers", "vllm"), "dtype": ("float32", "bfloat16"),
+                   "log_level": ("DEBUG", "INFO", "WARNING", "ERROR")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"setting {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"setting port must be in 1..65535, got {self.port}")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Defaults, then ``SLOT_*`` environment variables, then explicit overrides."""
+        env = os.environ if env is None else env
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(env_name(f.name))
+            if raw is not None:
+                values[f.name] = _parse(hints[f.name], raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser, names: list[str] | None = None) -> None:
+        """Add ``--flag`` options for the given fields (all when None); defaults stay None (= env/default)."""
+        hints = get_type_hints(cls)
+        docs = field_docs()
+        for f in fields(cls):
+            if names is not None and f.name not in names:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            help_text = f"{docs.get(f.name, '')} [env {env_name(f.name)}]"
+            if hints[f.name] is bool:
+                parser.add_argument(flag, dest=f.name, default=None, action=argparse.BooleanOptionalAction,
+                                    help=help_text)
+            else:
+                parser.add_argument(flag, dest=f.name, default=None, type=hints[f.name], help=help_text)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Settings":
+        """Settings from the environment, overridden by whichever flags were given."""
+        names = {f.name for f in fields(cls)}
+        return cls.from_env(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets a field."""
+    return ENV_PREFIX + field_name.upper()
+
+
+def field_docs() -> dict[str, str]:
+    """Field name -> the docstring written under it (the single source of help texts)."""
+    tree = ast.parse(inspect.getsource(Settings))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+                docs[node.target.id] = nxt.value.value.strip()
+    return docs
+
+
+def _parse(kind: Any, raw: str, name: str) -> Any:
+    try:
+        if kind is bool:
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{env_name(name)}={raw!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,86 @@
+"""The Engine interface: prompt tokens + compiled grammar + options -> text, finish reason, usage."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from slot.grammar.base import CompiledGrammar
+from slot.prompt import PromptTokens
+
+FINISH_REASONS = ("stop", "length", "cancelled", "error")
+
+
+@dataclass
+class GenerationRequest:
+    """What one generation needs; built by the Structurer, never by callers directly."""
+
+    prompt: PromptTokens
+    grammar: CompiledGrammar | None
+    """None means unconstrained decoding (for evaluation baselines)."""
+    max_tokens: int
+    adapter: str | None = None
+    """Adapter name, or None for the base model alone."""
+    source_text: str = ""
+    """The input text: the source of copy-speculation drafts."""
+    temperature: float = 0.0
+    seed: int | None = None
+    speculation: bool | None = None
+    """Override the engine's speculation setting for this request (None = engine default)."""
+    on_delta: Callable[[str], None] | None = None
+    """Called with each newly decoded piece of text (streaming)."""
+    is_cancelled: Callable[[], bool] | None = None
+    """Polled between forward passes; when it returns True decoding stops with finish_reason 'cancelled'."""
+
+
+@dataclass
+class Usage:
+    """Token accounting of one generation."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    """Prompt tokens whose key/value states came from the prefix cache."""
+    forced_tokens: int = 0
+    """Output tokens forced by the grammar (fast-forward), accepted without the model choosing them."""
+    copied_tokens: int = 0
+    """Output tokens proposed by copying from the input and confirmed by the model in a batch."""
+    forward_passes: int = 0
+    """Decoding forward passes (the prompt prefill not counted)."""
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class Generation:
+    """The raw outcome of a generation."""
+
+    text: str
+    token_ids: list[int]
+    finish_reason: str
+    usage: Usage = field(default_factory=Usage)
+    prefill_ms: float = 0.0
+    decode_ms: float = 0.0
+    error: str = ""
+
+
+class Engine(abc.ABC):
+    """A loaded model that can generate under a grammar."""
+
+    name: str = "engine"
+    tokenizer: Any
+    vocab_size: int
+
+    @abc.abstractmethod
+    def generate(self, request: GenerationRequest) -> Generation:
+        """Decode one request (thread-safe; implementations may serialise internally)."""
+
+    @abc.abstractmethod
+    def adapters(self) -> list[str]:
+        """Names of the loaded LoRA adapters."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for GetServerInfo and logs."""
+        return {"engine": self.name, "adapters": self.adapters()}

@@ -1,0 +1,219 @@
+"""TransformersEngine: the CPU default. Owns its decoding loop, KV cache and grammar matcher.
+
+One forward pass verifies a whole draft (grammar-forced tokens and text copied from the input), so a
+SLOT output costs far fewer passes than it has tokens, while staying identical to plain greedy
+constrained decoding: a draft token is kept only if it is the masked argmax the model would have chosen.
+The key/value states of the prompt prefix (instructions + schema) are cached across requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from slot.engine.base import Engine, Generation, GenerationRequest, Usage
+from slot.engine.drafts import build_draft
+from slot.engine.prefix_cache import PrefixCache
+from slot.errors import ModelError, UnknownAdapterError
+
+log = logging.getLogger(__name__)
+
+
+class TransformersEngine(Engine):
+    """A causal LM from a local directory, optional named LoRA adapters, greedy or sampled decoding."""
+
+    name = "transformers"
+
+    def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
+                 threads: int = 0, speculation: bool = True, draft_tokens: int = 12,
+                 prefix_cache_bytes: int = 256 << 20) -> None:
+        from slot.models import load
+
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        self.model_dir = model_dir
+        model, self.tokenizer = load(model_dir, dtype=dtype)
+        self.eos_ids = _eos_ids(model, self.tokenizer)
+        self.vocab_size = int(model.get_output_embeddings().weight.shape[0])
+        self._adapters: list[str] = []
+        if adapters:
+            model = self._attach_adapters(model, adapters)
+        self.model = model
+        self.dtype = dtype
+        self.speculation = speculation
+        self.draft_tokens = draft_tokens
+        self.prefix_cache = PrefixCache(prefix_cache_bytes)
+        self._lock = threading.Lock()
+        self.cancelled_generations = 0
+
+    def _attach_adapters(self, model: Any, adapters: dict[str, Path]) -> Any:
+        from peft import PeftModel
+
+        peft_model = None
+        for name, path in adapters.items():
+            if not (Path(path) / "adapter_config.json").is_file():
+                raise ModelError(f"adapter {name!r}: no adapter_config.json in {path}")
+            if peft_model is None:
+                peft_model = PeftModel.from_pretrained(model, str(path), adapter_name=name)
+            else:
+                peft_model.load_adapter(str(path), adapter_name=name)
+            self._adapters.append(name)
+        peft_model.eval()
+        return peft_model
+
+    def adapters(self) -> list[str]:
+        return list(self._adapters)
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.name, "model_dir": str(self.model_dir), "adapters": self.adapters(),
+                "dtype": self.dtype, "speculation": self.speculation, "threads": torch.get_num_threads()}
+
+    # -- decoding ---------------------------------------------------------------------------------
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        if request.adapter is not None and request.adapter not in self._adapters:
+            raise UnknownAdapterError(f"unknown adapter {request.adapter!r}; loaded: {', '.join(self._adapters) or 'none'}",
+                                      field="options.adapter")
+        with self._lock, torch.inference_mode(), self._adapter_scope(request.adapter):
+            return self._generate(request)
+
+    def _adapter_scope(self, adapter: str | None) -> Any:
+        import contextlib
+
+        if not self._adapters:
+            return contextlib.nullcontext()
+        if adapter is None:
+            return self.model.disable_adapter()
+        self.model.set_adapter(adapter)
+        return contextlib.nullcontext()
+
+    def _forward(self, ids: list[int], cache: Any, *, keep: int) -> torch.Tensor:
+        out = self.model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        return out.logits[0].float()
+
+    def _prefill(self, request: GenerationRequest, usage: Usage) -> tuple[Any, torch.Tensor]:
+        from transformers import DynamicCache
+
+        prefix, suffix = request.prompt.prefix, request.prompt.suffix
+        key = PrefixCache.key(request.adapter, prefix)
+        cache = self.prefix_cache.get(key) if prefix else None
+        if cache is None:
+            cache = DynamicCache(config=self.model.config)
+            if prefix:
+                self._forward(prefix, cache, keep=1)
+                self.prefix_cache.put(key, cache)
+        else:
+            usage.cached_prompt_tokens = len(prefix)
+        logits = self._forward(suffix, cache, keep=1)[-1]
+        return cache, logits
+
+    def _generate(self, request: GenerationRequest) -> Generation:
+        usage = Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix))
+        started = time.perf_counter()
+        cache, logits = self._prefill(request, usage)
+        prefill_ms = (time.perf_counter() - started) * 1000
+        matcher = request.grammar.matcher() if request.grammar is not None else None
+        generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
+        greedy = request.temperature <= 0
+        speculate = (self.speculation if request.speculation is None else request.speculation) and greedy
+        output: list[int] = []
+        streamed = ""
+        finish = "length"
+        error = ""
+        decode_started = time.perf_counter()
+        while len(output) < request.max_tokens:
+            if request.is_cancelled is not None and request.is_cancelled():
+                finish = "cancelled"
+                self.cancelled_generations += 1
+                break
+            if matcher is not None and matcher.is_stopped():
+                finish = "stop"
+                break
+            token = self._choose(logits, matcher, greedy=greedy, temperature=request.temperature,
+                                 generator=generator)
+            if token is None:
+                finish, error = "error", "the grammar allows no token here"
+                break
+            if token in self.eos_ids:
+                finish = "stop"
+                break
+            if matcher is not None and not matcher.consume([token]):
+                finish, error = "error", "the grammar rejected the chosen token"
+                break
+            output.append(token)
+            if len(output) >= request.max_tokens or (matcher is not None and matcher.is_stopped()):
+                finish = "stop" if matcher is not None and matcher.is_stopped() else "length"
+                break
+            draft: list[int] = []
+            forced_flags: list[bool] = []
+            if speculate:
+                limit = min(self.draft_tokens, request.max_tokens - len(output))
+                draft, forced_flags = build_draft(matcher, self.tokenizer, output, request.source_text, limit)
+            batch_logits = self._forward([token] + draft, cache, keep=len(draft) + 1)
+            usage.forward_passes += 1
+            accepted = 0
+            for position, proposed in enumerate(draft):
+                choice = self._choose(batch_logits[position], matcher, greedy=True)
+                if choice != proposed or (matcher is not None and not matcher.consume([proposed])):
+                    break
+                accepted += 1
+                if forced_flags[position]:
+                    usage.forced_tokens += 1
+                else:
+                    usage.copied_tokens += 1
+            output += draft[:accepted]
+            if accepted < len(draft):
+                cache.crop(-(len(draft) - accepted))
+            logits = batch_logits[accepted]
+            if request.on_delta is not None:
+                streamed = self._stream(output, streamed, request.on_delta)
+        if finish == "length" and matcher is not None and matcher.is_stopped():
+            finish = "stop"
+        decode_ms = (time.perf_counter() - decode_started) * 1000
+        text = self.tokenizer.decode(output, skip_special_tokens=True)
+        if request.on_delta is not None and text.startswith(streamed) and len(text) > len(streamed):
+            request.on_delta(text[len(streamed):])
+        usage.completion_tokens = len(output)
+        return Generation(text=text, token_ids=output, finish_reason=finish, usage=usage, prefill_ms=prefill_ms,
+                          decode_ms=decode_ms, error=error)
+
+    def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
+                generator: torch.Generator | None = None) -> int | None:
+        """The next token: masked argmax (or a masked sample when temperature > 0)."""
+        scores = logits[: self.vocab_size]
+        if matcher is not None:
+            allowed = matcher.mask()
+            if not allowed.any():
+                return None
+            scores = scores.masked_fill(torch.from_numpy(~allowed), float("-inf"))
+        if greedy:
+            return int(torch.argmax(scores))
+        probs = torch.softmax(scores / temperature, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=generator))
+
+    def _stream(self, output: list[int], streamed: str, on_delta: Any) -> str:
+        text = self.tokenizer.decode(output, skip_special_tokens=True)
+        if text.endswith("\ufffd") or not text.startswith(streamed):
+            return streamed
+        if len(text) > len(streamed):
+            on_delta(text[len(streamed):])
+        return text
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    for source in (getattr(model.generation_config, "eos_token_id", None), tokenizer.eos_token_id):
+        if isinstance(source, int):
+            ids.add(source)
+        elif isinstance(source, (list, tuple)):
+            ids.update(int(x) for x in source)
+    return ids
+
+
+_ = np  # numpy masks come from slot.grammar

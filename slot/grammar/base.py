@@ -1,0 +1,66 @@
+"""The grammar interface: a backend compiles a schema once; each request gets its own matcher.
+
+Backends (one module each): llguidance (default), xgrammar, outlines_core. The decoding loop in
+``slot.engine`` only talks to :class:`Matcher`, so every backend gets fast-forward and speculation.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Matcher(abc.ABC):
+    """Per-request grammar state: which tokens may come next, and what was consumed."""
+
+    @abc.abstractmethod
+    def mask(self) -> np.ndarray:
+        """Boolean array over the vocabulary: True where the token is allowed next."""
+
+    @abc.abstractmethod
+    def consume(self, tokens: list[int]) -> bool:
+        """Advance over tokens; False (and no change) if any is not allowed."""
+
+    @abc.abstractmethod
+    def validate(self, tokens: list[int]) -> int:
+        """How many leading tokens of a draft the grammar would accept, without consuming them."""
+
+    @abc.abstractmethod
+    def rollback(self, count: int) -> None:
+        """Undo the last ``count`` consumed tokens."""
+
+    @abc.abstractmethod
+    def forced(self) -> list[int]:
+        """Tokens the grammar forces next (fast-forward); empty when there is a choice."""
+
+    @abc.abstractmethod
+    def is_stopped(self) -> bool:
+        """True when nothing but end-of-sequence may follow."""
+
+    @abc.abstractmethod
+    def is_accepting(self) -> bool:
+        """True when the text so far is a complete sentence of the grammar."""
+
+
+@dataclass
+class CompiledGrammar(abc.ABC):
+    """A schema compiled for one tokenizer by one backend; cheap to instantiate matchers from."""
+
+    backend: str
+    schema_hash: str
+    compile_ms: float
+    post_checked: list[str] = field(default_factory=list)
+    """Schema keywords the grammar does not enforce; they are checked after decoding instead."""
+
+    @abc.abstractmethod
+    def matcher(self) -> Matcher:
+        """A fresh matcher at the start of the grammar."""
+
+
+def unpack_bitmask(bits: Any, vocab_size: int) -> np.ndarray:
+    """Little-endian 32-bit bitmask words (bytes or int32 array) -> boolean array of vocab_size."""
+    raw = np.frombuffer(bits, dtype=np.uint8) if isinstance(bits, (bytes, bytearray)) else np.asarray(bits).view(np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:vocab_size].astype(bool)

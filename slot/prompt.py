@@ -1,0 +1,119 @@
+"""The one prompt template of SLOT, used by inference and training alike.
+
+The instructions and the schema come first and the text last, so the key/value states of the first part
+(the *prefix*) can be computed once per schema and reused across requests. The prefix and the text part
+are tokenized separately and concatenated: training does the same, so the model sees identical tokens.
+The model's chat template (if it has one) frames the messages; the text is spliced in at a sentinel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+SYSTEM = (
+    "You convert text into JSON. Output one JSON value that is valid against the given JSON Schema. "
+    "Copy values from the text exactly as written; use null or leave out optional fields the text does not "
+    "give. Output only the JSON."
+)
+_SENTINEL = "\u0000SLOT_TEXT\u0000"
+
+
+class Tokenizer(Protocol):
+    """The part of a Hugging Face tokenizer the prompt needs."""
+
+    chat_template: Any
+
+    def apply_chat_template(self, conversation: Any, **kwargs: Any) -> Any: ...
+
+    def encode(self, text: str, **kwargs: Any) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt split at the text: ``prefix`` depends on the schema only."""
+
+    prefix: str
+    suffix: str
+    """The text followed by the end of the user turn and the start of the assistant turn."""
+
+    @property
+    def full(self) -> str:
+        return self.prefix + self.suffix
+
+
+@dataclass(frozen=True)
+class PromptTokens:
+    """Token ids of a prompt, prefix and suffix tokenized separately."""
+
+    prefix: list[int]
+    suffix: list[int]
+
+    @property
+    def ids(self) -> list[int]:
+        return self.prefix + self.suffix
+
+
+def user_message(schema_text: str, text: str) -> str:
+    """The user turn: schema first, text last."""
+    return f"JSON Schema:\n{schema_text}\n\nText:\n{text}"
+
+
+def render(tokenizer: Tokenizer, schema_text: str, text: str) -> Prompt:
+    """Render the prompt for a schema (canonical JSON text) and an input text."""
+    content = user_message(schema_text, _SENTINEL)
+    if getattr(tokenizer, "chat_template", None):
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}]
+        try:
+            full = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception:  # noqa: BLE001 - templates without a system role (e.g. Gemma) fold it into the user turn
+            messages = [{"role": "user", "content": f"{SYSTEM}\n\n{content}"}]
+            full = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:
+        full = f"{SYSTEM}\n\n{content}\n\nJSON:\n"
+    prefix, _, rest = full.partition(_SENTINEL)
+    return Prompt(prefix=prefix, suffix=text + rest)
+
+
+def encode(tokenizer: Tokenizer, prompt: Prompt) -> PromptTokens:
+    """Token ids of a rendered prompt; the chat template already holds any special tokens it needs."""
+    return PromptTokens(prefix=tokenizer.encode(prompt.prefix, add_special_tokens=False),
+                        suffix=tokenizer.encode(prompt.suffix, add_special_tokens=False))
+
+
+def target_text(value: Any, schema: Any) -> str:
+    """The exact JSON text the model is trained to write and the grammar allows: compact separators,
+    object keys in the order the schema declares them (the grammar enforces that order), others after."""
+    import json
+
+    return json.dumps(_order_like(value, schema, schema), ensure_ascii=False, separators=(",", ":"))
+
+
+def _order_like(value: Any, node: Any, root: Any, _depth: int = 0) -> Any:
+    node = _deref(node, root)
+    if isinstance(value, dict):
+        declared = list(node.get("properties", {})) if isinstance(node, dict) else []
+        for option in (node.get("anyOf", []) + node.get("oneOf", []) + node.get("allOf", [])) if isinstance(node, dict) else []:
+            option = _deref(option, root)
+            if isinstance(option, dict):
+                declared += [k for k in option.get("properties", {}) if k not in declared]
+        keys = [k for k in declared if k in value] + [k for k in value if k not in declared]
+        props = node.get("properties", {}) if isinstance(node, dict) else {}
+        return {k: _order_like(value[k], props.get(k, {}), root, _depth + 1) for k in keys}
+    if isinstance(value, list):
+        items = node.get("items", {}) if isinstance(node, dict) else {}
+        prefix = node.get("prefixItems", []) if isinstance(node, dict) else []
+        return [_order_like(v, prefix[i] if i < len(prefix) else items, root, _depth + 1) for i, v in enumerate(value)]
+    return value
+
+
+def _deref(node: Any, root: Any) -> Any:
+    for _ in range(32):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#")):
+            return node
+        target: Any = root
+        for part in node["$ref"][1:].split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node = target
+    return node

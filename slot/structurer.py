@@ -1,0 +1,220 @@
+"""Structurer: the one end-to-end path from (text, schema, options) to a validated result.
+
+The CLI, the gRPC server and the evaluation all call :meth:`Structurer.structure`, so schema checks,
+the prompt, grammar caching, decoding, post-validation and grounding happen the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from slot.config import Settings
+from slot.engine.base import Engine, GenerationRequest, Usage
+from slot.errors import InvalidRequestError, ModelError
+from slot.grammar.cache import GrammarCache
+from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
+from slot.prompt import encode, render
+from slot.schema import Limits, Schema, load_schema
+from slot.validate import validate_output
+
+BASE = "base"
+"""Adapter name that selects the base model alone."""
+
+DEFAULT = "default"
+"""Adapter name of the shipped SLOT adapter (or whatever ``--adapter`` loads as the default)."""
+
+GROUNDING_POLICIES = ("keep", "null", "fail")
+
+
+@dataclass
+class Timings:
+    """Where the time of one request went, in milliseconds."""
+
+    queue_ms: float = 0.0
+    compile_ms: float = 0.0
+    prefill_ms: float = 0.0
+    generate_ms: float = 0.0
+    grounding_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass
+class StructureResult:
+    """The answer to one structuring request."""
+
+    output: str
+    """The raw generated text."""
+    json: Any
+    """The parsed value (after the grounding policy), or None when the output does not parse."""
+    valid: bool
+    """True only if the output parses and validates against the schema."""
+    errors: list[str]
+    finish_reason: str
+    usage: Usage
+    timings: Timings
+    schema_hash: str = ""
+    adapter: str = BASE
+    grammar_backend: str = ""
+    grammar_cache_hit: bool = False
+    grounding: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+class Structurer:
+    """Owns the engine and the grammar cache; thread-safe for concurrent callers."""
+
+    def __init__(self, settings: Settings, engine: Engine, grammar_cache: GrammarCache,
+                 *, default_adapter: str | None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.grammars = grammar_cache
+        self.default_adapter = default_adapter
+        self.limits = Limits(max_bytes=settings.max_schema_bytes, max_depth=settings.max_schema_depth,
+                             max_enum_values=settings.max_enum_values, max_nodes=settings.max_schema_nodes)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, progress: bool = True) -> "Structurer":
+        """Resolve the base model and adapters, load the engine, and build the grammar cache."""
+        settings = settings or Settings.from_env()
+        model_dir = resolve_base_model(settings.base_model, settings.home_path, progress=progress)
+        adapters = adapter_paths(settings)
+        if settings.engine == "vllm":
+            raise ModelError("the vllm engine is not available in this build; use --engine transformers")
+        from slot.engine.transformers import TransformersEngine
+
+        engine = TransformersEngine(model_dir, adapters=adapters, dtype=settings.dtype, threads=settings.threads,
+                                    speculation=settings.speculation, draft_tokens=settings.draft_tokens,
+                                    prefix_cache_bytes=settings.prefix_cache_mb << 20)
+        cache = GrammarCache(engine.tokenizer, engine.vocab_size, capacity=settings.grammar_cache_size,
+                             compile_timeout_s=settings.compile_timeout_s)
+        return cls(settings, engine, cache, default_adapter=DEFAULT if DEFAULT in adapters else None)
+
+    def load_schema(self, raw: str | bytes | dict[str, Any]) -> Schema:
+        """Check a schema under this server's limits."""
+        return load_schema(raw, self.limits)
+
+    def compile(self, schema: Schema, backend: str | None = None) -> tuple[Any, bool]:
+        """Compile (or fetch from cache) the grammar of a schema."""
+        return self.grammars.get(schema, backend or self.settings.grammar_backend)
+
+    def resolve_adapter(self, name: str | None) -> str | None:
+        """Request adapter option -> engine adapter name (None = base model)."""
+        if name is None or name == "":
+            return self.default_adapter
+        if name in (BASE, "none"):
+            return None
+        if name not in self.engine.adapters():
+            from slot.errors import UnknownAdapterError
+
+            loaded = [BASE] + self.engine.adapters()
+            raise UnknownAdapterError(f"unknown adapter {name!r}; available: {', '.join(loaded)}",
+                                      field="options.adapter")
+        return name
+
+    def check_text(self, text: str) -> None:
+        """Refuse empty, over-long or non-encodable text."""
+        if not isinstance(text, str):
+            raise InvalidRequestError("text must be a string", field="text")
+        if not text.strip():
+            raise InvalidRequestError("text is empty", field="text")
+        if len(text) > self.settings.max_text_chars:
+            raise InvalidRequestError(f"text has {len(text)} characters, over the limit of "
+                                      f"{self.settings.max_text_chars}", field="text")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequestError(f"text is not valid Unicode (character {exc.start})", field="text") from None
+
+    def check_options(self, max_tokens: int | None, temperature: float) -> int:
+        """Validate numeric options; return the effective max_tokens."""
+        if max_tokens is None or max_tokens == 0:
+            max_tokens = self.settings.max_tokens
+        if max_tokens < 0 or max_tokens > self.settings.max_tokens_limit:
+            raise InvalidRequestError(f"max_tokens must be in 1..{self.settings.max_tokens_limit}, got {max_tokens}",
+                                      field="options.max_tokens")
+        if not math.isfinite(temperature) or temperature < 0 or temperature > 5:
+            raise InvalidRequestError(f"temperature must be in 0..5, got {temperature}", field="options.temperature")
+        return max_tokens
+
+    def structure(self, text: str, schema: str | bytes | dict[str, Any] | Schema, *, constrained: bool = True,
+                  adapter: str | None = None, max_tokens: int | None = None, grammar_backend: str | None = None,
+                  temperature: float = 0.0, seed: int | None = None, speculation: bool | None = None,
+                  grounding_policy: str = "keep", queue_ms: float = 0.0,
+                  on_delta: Callable[[str], None] | None = None,
+                  is_cancelled: Callable[[], bool] | None = None) -> StructureResult:
+        """Structure one text; raises a SlotError subclass for any bad input."""
+        started = time.perf_counter()
+        self.check_text(text)
+        max_tokens = self.check_options(max_tokens, temperature)
+        if grounding_policy not in GROUNDING_POLICIES:
+            raise InvalidRequestError(f"grounding policy must be one of {', '.join(GROUNDING_POLICIES)}",
+                                      field="options.grounding_policy")
+        checked = schema if isinstance(schema, Schema) else self.load_schema(schema)
+        engine_adapter = self.resolve_adapter(adapter)
+        timings = Timings(queue_ms=queue_ms)
+        grammar, hit = None, False
+        backend = grammar_backend or self.settings.grammar_backend
+        if constrained:
+            grammar, hit = self.compile(checked, backend)
+            timings.compile_ms = 0.0 if hit else grammar.compile_ms
+        prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, checked.canonical, text))
+        generation = self.engine.generate(GenerationRequest(
+            prompt=prompt, grammar=grammar, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
+            temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
+            is_cancelled=is_cancelled))
+        timings.prefill_ms = generation.prefill_ms
+        timings.generate_ms = generation.prefill_ms + generation.decode_ms
+        checked_output = validate_output(generation.text, checked)
+        errors = list(checked_output.errors)
+        if generation.error:
+            errors.insert(0, generation.error)
+        value = checked_output.value
+        grounding = None
+        if checked_output.parsed:
+            grounding_started = time.perf_counter()
+            value, grounding = _ground(value, text, checked.document, grounding_policy)
+            timings.grounding_ms = (time.perf_counter() - grounding_started) * 1000
+        timings.total_ms = (time.perf_counter() - started) * 1000 + queue_ms
+        return StructureResult(
+            output=generation.text, json=value, valid=checked_output.valid and generation.finish_reason == "stop",
+            errors=errors, finish_reason=generation.finish_reason, usage=generation.usage, timings=timings,
+            schema_hash=checked.hash, adapter=engine_adapter or BASE, grammar_backend=backend if constrained else "",
+            grammar_cache_hit=hit, grounding=grounding)
+
+
+def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[str, Any] | None]:
+    """Per-field evidence for the parsed output, and the policy applied (slot.grounding)."""
+    try:
+        from slot.grounding import apply_policy, ground
+    except ImportError:  # grounding lands separately; results simply carry none until then
+        return value, None
+    report = ground(value, text, schema if isinstance(schema, dict) else None)
+    value = apply_policy(value, report, schema, policy)
+    return value, report.to_dict()
+
+
+def adapter_paths(settings: Settings) -> dict[str, Path]:
+    """Named adapter directories from the settings: the default one first, then ``--adapters``."""
+    paths: dict[str, Path] = {}
+    if settings.adapter == DEFAULT:
+        if (DEFAULT_ADAPTER_DIR / "adapter_config.json").is_file():
+            paths[DEFAULT] = DEFAULT_ADAPTER_DIR
+    elif settings.adapter not in ("none", BASE, ""):
+        paths[DEFAULT] = Path(settings.adapter).expanduser()
+    for item in filter(None, (part.strip() for part in settings.adapters.split(","))):
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ModelError(f"--adapters entries are name=PATH, got {item!r}")
+        if name in (BASE, "none"):
+            raise ModelError(f"adapter name {name!r} is reserved")
+        paths[name] = Path(path).expanduser()
+    return paths
