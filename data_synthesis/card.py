@@ -131,7 +131,8 @@ def plot_lengths(records: dict[str, list[dict[str, Any]]], path: Path) -> None:
                 ax.hist(xs, bins=40, alpha=0.5, label=f"{split} (n={len(xs)})", density=True)
         ax.set_xlabel(f"input_text length ({unit})")
         ax.set_ylabel("density")
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=80, metadata={"Software": None})
     plt.close(fig)

@@ -33,6 +33,8 @@ _GENERIC_LISTS = (
     ListSpec("tags", "pick:urgent|internal|archived|follow-up|vip|new|priority|review", "Free-form labels", ("labels",)),
     ListSpec("notes", "sentence", "Short notes", ("remarks", "comments")),
 )
+_LISTABLE = ("contact", "person", "location", "address")
+_NESTABLE = {"address", "contact", "location", "dimensions"}
 _SIMPLE_HEADS = ("person", "first", "last", "company", "city", "country", "street", "zip", "phone", "job",
                  "code", "pick", "enum", "int", "year", "color", "sentence")
 
@@ -110,13 +112,13 @@ class _Builder:
             spec: ItemsSpec = self.rng.choice(domain.items)
             item = self.obj(spec.item_words, spec.item_words, spec.fields)
             words, aliases, desc = spec.words, spec.aliases, spec.desc
-        else:
-            name = self.rng.choice(domain.objects or ("contact",))
+        else:  # lists of people or places read naturally in any domain
+            name = self.rng.choice([o for o in domain.objects if o in _LISTABLE] or ["contact"])
             item = self.obj(name, name, SHARED_OBJECTS[name])
             words = name + ("es" if name.endswith("ss") else "s")
             aliases, desc = (), f"List of {words}"
         if nested_obj:
-            got = self.shared_obj(domain, set())
+            got = self.shared_obj(domain, set(SHARED_OBJECTS) - _NESTABLE)
             if got is not None and got[1].key not in {c.key for c in item.children}:
                 item.children.append(got[1])
         item.key = ""

@@ -31,6 +31,11 @@ def cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
+def end(s: str) -> str:
+    """Close a sentence with a period unless a value already ended it ("...overnight.")."""
+    return s if s.endswith((".", "!", "?")) else s + "."
+
+
 def vcap(e: Entry) -> str:
     """Capitalise a value only when it is a yes/no/none word: real values are copied verbatim."""
     return cap(e.text) if e.is_bool or e.is_null else e.text
@@ -76,8 +81,8 @@ def short(e: Entry, rng: random.Random) -> str:
 def sentence(e: Entry, rng: random.Random) -> str:
     if e.kind == "scalar":
         tpl = rng.choice(_BOOL_SENT if e.is_bool else _SCALAR_SENT)
-        return tpl.format(label=e.label, Label=cap(e.label), v=e.text, V=vcap(e))
-    return cap(clause(e, rng)) + "."
+        return end(tpl.format(label=e.label, Label=cap(e.label), v=e.text, V=vcap(e))[:-1])
+    return end(cap(clause(e, rng)))
 
 
 def facts(doc: Doc, rng: random.Random, per_sentence: int) -> list[str]:
@@ -91,7 +96,7 @@ def facts(doc: Doc, rng: random.Random, per_sentence: int) -> list[str]:
         if len(chunk) == 1:
             out.append(sentence(chunk[0], rng))
         else:
-            out.append(cap(join_words([clause(e, rng, False) for e in chunk])) + ".")
+            out.append(end(cap(join_words([clause(e, rng, False) for e in chunk]))))
     return out
 
 
@@ -149,9 +154,9 @@ def dialogue(doc: Doc, rng: random.Random) -> str:
         if e.kind == "scalar" and e.is_bool:
             ans = f"{cap(e.label)}: {e.text}." if rng.random() < 0.5 else f"The {e.label} is {e.text}."
         elif e.kind == "scalar":
-            ans = rng.choice(_ANSWERS).format(label=e.label, v=e.text, V=vcap(e))
+            ans = end(rng.choice(_ANSWERS).format(label=e.label, v=e.text, V=vcap(e))[:-1])
         else:
-            ans = cap(clause(e, rng)) + "."
+            ans = end(cap(clause(e, rng)))
         if rng.random() < 0.3 or (e.kind == "scalar" and e.is_bool):  # volunteered without a question
             said = sentence(e, rng) if e.kind == "scalar" and not e.is_bool else ans
             turns.append([f"{b}: Also: {said}"])
