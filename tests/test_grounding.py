@@ -127,12 +127,19 @@ def test_wrong_date_is_ungrounded() -> None:
         ("Delivery on 5 March 2024, 15:00.", "5 March 2024, 15:00"),
         ("Delivery 2024-03-05T15:00:00Z.", "2024-03-05T15:00:00Z"),  # verbatim
         ("Delivery 2024-03-05 15:00.", "2024-03-05 15:00"),
+        ("Delivery on 5 March 2024, 3 p.m.", "5 March 2024, 3 p.m."),
     ],
 )
 def test_date_time_formats_are_grounded(text: str, expected: str) -> None:
     ev = _one("2024-03-05T15:00:00Z", text)
     assert ev.status == "grounded"
     assert _texts(ev, text) == [expected]
+
+
+def test_noon_and_am_times() -> None:
+    assert _one("2024-03-05T12:00:00", "due March 5, 2024 at noon").status == "grounded"
+    assert _one("2024-03-05T03:00:00", "due March 5, 2024 at 3 am").status == "grounded"
+    assert _one("2024-03-05T03:00:00", "due March 5, 2024: 3 amazing offers").status == "ungrounded"
 
 
 def test_date_time_with_wrong_time_is_ungrounded_and_midnight_is_inferred() -> None:

@@ -31,8 +31,10 @@ _DATE_PATTERNS = [
     re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})" + _ORD + r",?\s+(?P<year>\d{4})(?!\d)"),
     re.compile(r"(?<!\d)(?P<day>\d{1,2})" + _ORD + r"\s+(?:of\s+)?" + _MONTH + r",?\s+(?P<year>\d{4})(?!\d)"),
 ]
+_AMPM = r"(?P<ap>(?:am|pm|a\.m\.|p\.m\.)(?![a-z]))"
 _TIME = re.compile(
-    r"(?<!\d)(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?)?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)?"
+    r"(?<!\d)(?P<h>\d{1,2})(?:(?::(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?)\s*" + _AMPM + r"?|\s*"
+    + _AMPM.replace("ap", "ap2") + r")"
     r"|\b(?P<word>noon|midday|midnight)\b"
 )
 _WINDOW = 40  # max characters between a date and its time
@@ -61,10 +63,10 @@ def _dates_of(m: re.Match[str]) -> set[date]:
 def _times_of(m: re.Match[str]) -> time | None:
     if m.group("word"):
         return time(0, 0) if m.group("word") == "midnight" else time(12, 0)
-    if m.group("mi") is None and m.group("ap") is None:
+    ap = (m.group("ap") or m.group("ap2") or "").replace(".", "")
+    if m.group("mi") is None and not ap:
         return None  # a bare number is not a time
     hour, minute = int(m.group("h")), int(m.group("mi") or 0)
-    ap = (m.group("ap") or "").replace(".", "")
     if ap == "pm" and hour < 12:
         hour += 12
     elif ap == "am" and hour == 12:
@@ -107,7 +109,9 @@ class DateIndex:
         self._index = index
         self.dates: dict[date, list[tuple[int, int]]] = {}
         taken: list[tuple[int, int]] = []
-        for pattern in _DATE_PATTERNS:
+        words = index.positions()
+        has_month = any(m in words for m in _MONTHS)
+        for pattern in _DATE_PATTERNS if has_month else _DATE_PATTERNS[:2]:
             for m in pattern.finditer(index.norm):
                 if any(s < m.end() and m.start() < e for s, e in taken):
                     continue  # already read by an earlier (more specific) pattern

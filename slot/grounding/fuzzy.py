@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from slot.grounding.numbers import NUMBER_WORDS
@@ -28,10 +29,13 @@ _RATING_WORDS = frozenset({"star", "stars", "rating", "ratings", "rated", "point
                            "scored"})
 
 
+@lru_cache(maxsize=65536)
 def stem(tok: str) -> str:
-    """A light stem: number words to digits, plural -s/-ies, British -re -> -er."""
+    """A light stem: number words to digits, -ly adverbs, plural -s/-ies, British -re -> -er."""
     if tok in NUMBER_WORDS:
         return str(NUMBER_WORDS[tok])
+    if len(tok) >= 6 and tok.endswith("ly") and not tok.endswith("ily"):
+        tok = tok[:-2]  # "highly" -> "high", "moderately" -> "moderate"
     if len(tok) > 4 and tok.endswith("ies"):
         tok = tok[:-3] + "y"
     elif len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
@@ -46,8 +50,12 @@ class StemIndex:
 
     def __init__(self, index: TextIndex) -> None:
         self.positions: dict[str, list[int]] = {}
-        for i, tok in enumerate(index.tokens):
-            self.positions.setdefault(stem(tok), []).append(i)
+        for tok, where in index.positions().items():
+            s = stem(tok)
+            if s in self.positions:
+                self.positions[s] = sorted(self.positions[s] + where)
+            else:
+                self.positions[s] = where
         self._by_prefix: dict[str, list[str]] = {}
         for s in self.positions:
             if len(s) >= _PREFIX:

@@ -114,12 +114,14 @@ class NumberIndex:
     def _index_words(self, index: TextIndex) -> None:
         """Number words: units/teens, tens with an optional unit, then an optional scale word."""
         tokens = index.tokens
-        i, n = 0, len(tokens)
-        while i < n:
-            tok = tokens[i]
-            if tok not in NUMBER_WORDS and tok not in _SCALE_WORDS:
-                i += 1
+        words = index.positions()
+        starts = sorted(i for w in (NUMBER_WORDS.keys() | _SCALE_WORDS.keys()) for i in words.get(w, ()))
+        n = len(tokens)
+        done = -1
+        for i in starts:
+            if i <= done:
                 continue
+            tok = tokens[i]
             start = i
             value = NUMBER_WORDS.get(tok, 1)
             if tok in _SCALE_WORDS:  # "hundred" alone, "a hundred"
@@ -133,7 +135,7 @@ class NumberIndex:
             self._add(Decimal(value), index.token_span(start, i))
             if i > start:  # the first word alone is a number too ("twenty" in "twenty one")
                 self._add(Decimal(NUMBER_WORDS.get(tok, 0)), index.token_span(start, start))
-            i += 1
+            done = i
 
     def find(self, values: set[Decimal]) -> list[tuple[int, int]]:
         """Spans of any of ``values`` (sorted, deduplicated)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from itertools import accumulate
 from functools import cache
 
 __all__ = ["normalise", "tokenize", "TextIndex"]
@@ -74,19 +75,13 @@ class TextIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.norm, self._offsets = normalise(text)
-        tokens: list[str] = []
-        spans: list[tuple[int, int]] = []
-        for match in _TOKEN.finditer(self.norm):
-            tokens.append(_TOKEN_ALIASES.get(match.group(), match.group()))
-            spans.append(match.span())
+        matches = list(_TOKEN.finditer(self.norm))
+        get = _TOKEN_ALIASES.get
+        tokens = [get(t, t) for t in (m.group() for m in matches)]
         self.tokens = tokens
-        self._norm_spans = spans
+        self._norm_spans = [m.span() for m in matches]
         self.joined = " ".join(tokens)
-        starts, pos = [], 0
-        for tok in tokens:
-            starts.append(pos)
-            pos += len(tok) + 1
-        self._joined_starts = starts
+        self._joined_starts = list(accumulate((len(t) + 1 for t in tokens[:-1]), initial=0)) if tokens else []
         self._positions: dict[str, list[int]] | None = None
 
     # ---- offsets -------------------------------------------------------------------------
