@@ -22,6 +22,10 @@ HEALTH_SERVICE_NAME = "slot.v1.Slot"
 """The gRPC service name reported by the standard health service (also used by the k8s probes)."""
 
 
+class SettingsError(ValueError):
+    """A setting has an invalid value (from the environment, a flag or code)."""
+
+
 def _default_home() -> str:
     return str(Path(os.path.expanduser("~")) / ".cache" / "slot")
 
@@ -145,20 +149,20 @@ class Settings:
                     "max_concurrency", "max_message_bytes"]
         for name in positive:
             if getattr(self, name) <= 0:
-                raise ValueError(f"setting {name} must be positive, got {getattr(self, name)}")
+                raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
         for name in ["threads", "prefix_cache_mb", "max_queue", "metrics_port"]:
             if getattr(self, name) < 0:
-                raise ValueError(f"setting {name} must be >= 0, got {getattr(self, name)}")
+                raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:
-            raise ValueError("setting max_tokens must not exceed max_tokens_limit")
+            raise SettingsError("setting max_tokens must not exceed max_tokens_limit")
         choices = {"grammar_backend": ("llguidance", "xgrammar", "outlines_core"),
                    "engine": ("transformers", "vllm"), "dtype": ("float32", "bfloat16"),
                    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"setting {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+                raise SettingsError(f"setting {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if not 0 < self.port < 65536:
-            raise ValueError(f"setting port must be in 1..65535, got {self.port}")
+            raise SettingsError(f"setting port must be in 1..65535, got {self.port}")
         return self
 
     @classmethod
@@ -221,7 +225,7 @@ def _parse(kind: Any, raw: str, name: str) -> Any:
                 return True
             if raw.strip().lower() in ("0", "false", "no", "off", ""):
                 return False
-            raise ValueError(raw)
+            raise SettingsError(raw)
         return kind(raw)
     except ValueError:
-        raise ValueError(f"{env_name(name)}={raw!r} is not a valid {kind.__name__}") from None
+        raise SettingsError(f"{env_name(name)}={raw!r} is not a valid {kind.__name__}") from None

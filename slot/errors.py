@@ -63,3 +63,19 @@ class ModelError(SlotError):
     """The base model or an adapter could not be found or loaded."""
 
     status = "FAILED_PRECONDITION"
+
+
+class UngroundedError(SlotError):
+    """The grounding policy 'fail' found output values with no support in the text."""
+
+    status = "FAILED_PRECONDITION"
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message, field="json")
+        self.paths = paths
+
+
+class UnavailableError(SlotError):
+    """The server cannot take requests right now (model loading, draining); retry, maybe elsewhere."""
+
+    status = "UNAVAILABLE"

@@ -193,12 +193,14 @@ class Structurer:
 
 def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[str, Any] | None]:
     """Per-field evidence for the parsed output, and the policy applied (slot.grounding)."""
-    try:
-        from slot.grounding import apply_policy, ground
-    except ImportError:  # grounding lands separately; results simply carry none until then
-        return value, None
+    from slot.errors import UngroundedError
+    from slot.grounding import UngroundedValuesError, apply_policy, ground
+
     report = ground(value, text, schema if isinstance(schema, dict) else None)
-    value = apply_policy(value, report, schema, policy)
+    try:
+        value = apply_policy(value, report, schema, policy)
+    except UngroundedValuesError as exc:
+        raise UngroundedError(str(exc), exc.paths) from None
     return value, report.to_dict()
 
 

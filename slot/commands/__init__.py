@@ -1,0 +1,1 @@
+"""Subcommands of the ``slot`` CLI that have no package of their own."""

@@ -1,0 +1,141 @@
+"""``slot structure``: one text (flag or stdin) or a JSONL batch with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from slot.config import Settings
+from slot.errors import InvalidRequestError, SlotError
+
+MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
+                "speculation", "draft_tokens", "max_text_chars"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schema", help="JSON Schema file (single-text mode)")
+    parser.add_argument("--text", help="the text to structure; read from stdin when omitted")
+    parser.add_argument("--input", help="JSONL batch: lines with id, input_text, json_schema")
+    parser.add_argument("--output", help="where batch results go (JSONL); default stdout")
+    parser.add_argument("--limit", type=int, default=0, help="batch: only the first N lines")
+    parser.add_argument("--no-constraint", dest="constrained", action="store_false",
+                        help="decode without the grammar (evaluation baseline)")
+    parser.add_argument("--use-adapter", dest="use_adapter", default=None,
+                        help="adapter for these requests: 'default', 'base' or a name from --adapters")
+    parser.add_argument("--grounding-policy", default="keep", choices=["keep", "null", "fail"],
+                        help="what to do with values not found in the text")
+    parser.add_argument("--full", action="store_true", help="single-text mode: print the whole result record")
+    Settings.add_arguments(parser, MODEL_FIELDS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from slot.structurer import Structurer
+
+    if args.input:
+        if args.schema or args.text:
+            raise InvalidRequestError("use either --input (batch) or --schema/--text, not both")
+        rows = _read_rows(Path(args.input), args.limit)
+        structurer = Structurer.from_settings(Settings.from_args(args))
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            return _batch(structurer, rows, out, args)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    if not args.schema:
+        raise InvalidRequestError("--schema is required (or --input for a batch)")
+    schema_path = Path(args.schema)
+    if not schema_path.is_file():
+        raise InvalidRequestError(f"schema file not found: {schema_path}", field="schema")
+    text = args.text if args.text is not None else _read_stdin()
+    structurer = Structurer.from_settings(Settings.from_args(args))
+    schema = structurer.load_schema(schema_path.read_bytes())
+    result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
+                                  grounding_policy=args.grounding_policy)
+    if args.full:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(json.dumps(result.json, ensure_ascii=False, indent=2) if result.json is not None else result.output)
+    if not result.valid:
+        print(f"slot structure: output is not valid ({result.finish_reason}): " + "; ".join(result.errors),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(f"text on stdin is not valid UTF-8 (byte {exc.start})", field="text") from None
+
+
+def _read_rows(path: Path, limit: int) -> list[tuple[int, str]]:
+    if not path.is_file():
+        raise InvalidRequestError(f"input file not found: {path}")
+    rows: list[tuple[int, str]] = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if raw.strip():
+                rows.append((number, raw.decode("utf-8", errors="replace") if _is_utf8(raw) else ""))
+            if limit and len(rows) >= limit:
+                break
+    return rows
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _batch(structurer: Any, rows: list[tuple[int, str]], out: TextIO, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    failures = 0
+    valid = 0
+    for number, line in tqdm(rows, desc="structuring", unit="row", file=sys.stderr, dynamic_ncols=True):
+        record = _one(structurer, number, line, args)
+        failures += "error" in record
+        valid += bool(record.get("valid"))
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    print(f"slot structure: {len(rows)} rows, {valid} valid, {failures} refused", file=sys.stderr)
+    return 0
+
+
+def _one(structurer: Any, number: int, line: str, args: argparse.Namespace) -> dict[str, Any]:
+    row_id: Any = f"line-{number}"
+    started = time.perf_counter()
+    try:
+        if not line:
+            raise InvalidRequestError("line is not valid UTF-8")
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequestError(f"line is not valid JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise InvalidRequestError("line must be a JSON object with id, input_text, json_schema")
+        row_id = row.get("id", row_id)
+        for key in ("input_text", "json_schema"):
+            if key not in row:
+                raise InvalidRequestError(f"line has no {key!r} field")
+        schema = row["json_schema"]
+        if not isinstance(schema, (dict, str, bool)):
+            raise InvalidRequestError("json_schema must be an object or a JSON string", field="schema")
+        result = structurer.structure(row["input_text"], schema, constrained=args.constrained,
+                                      adapter=args.use_adapter, grounding_policy=args.grounding_policy)
+    except SlotError as exc:
+        return {"id": row_id, "output": None, "json": None, "valid": False, "errors": [str(exc)],
+                "error": {"status": exc.status, "field": exc.field, "message": str(exc)},
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+    return {"id": row_id, "output": result.output, "json": result.json, "valid": result.valid,
+            "errors": result.errors, "finish_reason": result.finish_reason, "usage": result.usage.to_dict(),
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1), "grounding": result.grounding}

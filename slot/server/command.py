@@ -1,0 +1,21 @@
+"""``slot serve``: run the gRPC service (the README's run command)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from slot.config import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    Settings.add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from slot.server.app import configure_logging, serve
+
+    settings = Settings.from_args(args)
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings))
+    return 0
