@@ -6,6 +6,7 @@ Configuration mistakes print one line (`error: ...`) to stderr and exit with cod
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n", type=int, required=True, help="number of candidate examples (before filters), all shards")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--shard-index", type=int, default=0)
+    g.add_argument("--shard-index", type=int, default=None,
+                   help="this shard (default: $JOB_COMPLETION_INDEX of a Kubernetes Indexed Job, else 0)")
     g.add_argument("--num-shards", type=int, default=1)
     g.add_argument("--workers", type=int, default=1, help="processes on this machine (output does not depend on it)")
     g.add_argument("--schemas", help="external schemas: a folder of .json files or a JSONL file")
@@ -77,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "generate":
         from data_synthesis.pipeline import GenConfig, generate
+
+        if args.shard_index is None:
+            env = os.environ.get("JOB_COMPLETION_INDEX", "0")
+            if not env.isdigit():
+                raise ConfigError(f"JOB_COMPLETION_INDEX must be a non-negative integer, got {env!r}")
+            args.shard_index = int(env)
 
         cfg = GenConfig(n=args.n, seed=args.seed, shard_index=args.shard_index, num_shards=args.num_shards,
                         workers=args.workers, schemas_path=args.schemas, teacher_url=args.teacher_url,
