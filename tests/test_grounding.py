@@ -177,6 +177,31 @@ def test_implied_booleans_are_inferred(text: str, value: object, status: str, ev
         assert evidence in _texts(ev, text)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "text", "evidence"),
+    [
+        ("refundable", False, "- **Refundable fare** — no\n", "Refundable fare** — no"),
+        ("accidentFree", False, "| Accident free | false |", "Accident free | false"),
+        ("giftWrap", False, "Gift wrapping: false. Paid.", "wrapping: false"),  # one word of the name
+        ("autoRenew", True, "* Jurisdiction — not provided\n* Renews automatically — yes", "Renews automatically — yes"),
+    ],
+)
+def test_labelled_answers_are_grounded(key: str, value: bool, text: str, evidence: str) -> None:
+    ev = _one(value, text, key=key)
+    assert ev.status == "grounded" and _texts(ev, text) == [evidence]
+
+
+def test_negation_does_not_cross_lines() -> None:
+    text = "* Jurisdiction — not provided\n* Renews automatically"
+    assert _one(True, text, key="autoRenew").status == "inferred"
+
+
+def test_partial_name_with_other_polarity_falls_back_to_a_bare_answer() -> None:
+    text = "Overtime -> no\nScorers / time -> 72"
+    assert _one(False, text, key="extraTime").status == "inferred"  # "time" is a weak mention
+    assert _one(True, "Family friendly: no.", key="familyFriendly").status == "ungrounded"
+
+
 def test_true_false_words_ground_strings() -> None:
     text = "Vegan: true"
     ev = _one("yes", text, key="vegan")
@@ -294,7 +319,7 @@ def test_a_few_kb_is_grounded_in_a_few_ms() -> None:
             "opened": "2024-03-05", "familyFriendly": "no", "near": "Cotto",
             "items": [{"n": i} for i in range(10)]}
     ground(data, text)
-    t0 = time.perf_counter()
+    t0 = time.thread_time()  # CPU time of this thread: robust to other processes on the machine
     for _ in range(20):
         ground(data, text)
-    assert (time.perf_counter() - t0) / 20 < 0.02  # generous bound for a shared 2-core machine
+    assert (time.thread_time() - t0) / 20 < 0.015  # measured ~3 ms; generous for slow CI machines

@@ -26,7 +26,9 @@ _CLAUSE_WORDS = frozenset({"but", "and", "while", "although", "though", "however
 _KEY_STOPWORDS = frozenset({"is", "has", "have", "can", "does", "allow", "allows", "the", "a", "of",
                             "flag", "bool", "enabled"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[_\-\s.]+")
-_BOUNDARY = re.compile(r"[.;:!?,()\[\]]")
+_BOUNDARY = re.compile(r"[.;:!?,()\[\]\n|•—–*]|->|\s-\s")
+_SENTENCE = re.compile(r"[.;!?,()\[\]\n]")
+_LABEL_SEPARATOR = re.compile(r"[:=|—–>]|\s-\s|^\s*-")
 _LOOKBACK = 4
 
 
@@ -42,16 +44,25 @@ def bool_of_string(value: str) -> bool | None:
     return True if v in TRUE_WORDS else False if v in FALSE_WORDS else None
 
 
-def _mentions(index: TextIndex, stems: StemIndex, key: list[str]) -> list[tuple[int, int]]:
-    """Token ranges where the field's name is mentioned: the whole name, else its last word,
-    else any other word of it (plural-insensitive: "families" mentions ``familyFriendly``)."""
+def _mentions(index: TextIndex, stems: StemIndex, key: list[str]) -> tuple[list[tuple[int, int]], bool]:
+    """Token ranges where the field's name is mentioned, and whether the mention is the whole name.
+
+    Whole name first; else one of its words (last word first), plural- and suffix-insensitive
+    ("families" and "wrapping" mention ``familyFriendly`` and ``giftWrap``): a weaker mention.
+    """
     found = index.find_sequence(key) if key else []
+    if found:
+        return found, True
     for word in reversed(key):
-        if found:
-            break
-        if len(word) >= 4 and word not in _KEY_STOPWORDS:
-            found = [(i, i) for i in stems.positions.get(stem(word), [])]
-    return found
+        if len(word) < 4 or word in _KEY_STOPWORDS:
+            continue
+        hits = stems.positions.get(stem(word), [])
+        if not hits:
+            hits = sorted(i for tok, where in index.positions().items()
+                          if tok.startswith(word) and len(tok) - len(word) <= 4 for i in where)
+        if hits:
+            return [(i, i) for i in hits], False
+    return [], False
 
 
 def _negated(index: TextIndex, first: int) -> bool:
@@ -70,13 +81,17 @@ def _negated(index: TextIndex, first: int) -> bool:
 
 
 def _explicit_answer(index: TextIndex, last: int) -> int | None:
-    """Token index of a yes/no answer right after a mention ("key: yes", "key is no")."""
+    """Token index of a yes/no answer right after a mention: "key: yes", "key is no",
+    "Refundable fare — no", "| Accident free | false |" (same line, at most two words between)."""
     tokens = index.tokens
-    for j in (last + 1, last + 2):
-        if j >= len(tokens) or _BOUNDARY.search(index.gap(j - 1, j).replace(":", "")):
+    for j in range(last + 1, min(last + 4, len(tokens))):
+        gap = index.gap(j - 1, j)
+        if _SENTENCE.search(gap):
             return None
         if tokens[j] in TRUE_WORDS or tokens[j] in FALSE_WORDS:
-            return j if j == last + 1 or tokens[last + 1] in {"is", "was", "are", "answer"} else None
+            if j == last + 1 or _LABEL_SEPARATOR.search(gap) or tokens[j - 1] in {"is", "was", "are"}:
+                return j
+            return None
     return None
 
 
@@ -85,7 +100,8 @@ def ground_boolean(index: TextIndex, stems: StemIndex, key: list[str], value: bo
     """Status and spans for a boolean claim about field ``key`` (see the module docstring)."""
     tokens = index.tokens
     implied: list[tuple[bool, tuple[int, int]]] = []
-    for first, last in _mentions(index, stems, key):
+    mentions, whole_name = _mentions(index, stems, key)
+    for first, last in mentions:
         answer_at = _explicit_answer(index, last)
         if answer_at is not None:
             answer = tokens[answer_at] in TRUE_WORDS
@@ -98,8 +114,8 @@ def ground_boolean(index: TextIndex, stems: StemIndex, key: list[str], value: bo
     matching = [span for polarity, span in implied if polarity == value]
     if matching:
         return "inferred", matching[:8]
-    if implied:
-        return "ungrounded", []
     words = TRUE_WORDS if value else FALSE_WORDS
     loose = [index.token_span(i, i) for w in words if len(w) > 1 for i in index.positions().get(w, [])]
-    return ("inferred", sorted(loose)[:8]) if loose else ("ungrounded", [])
+    if implied and whole_name or not loose:
+        return "ungrounded", []  # the field is named with the other polarity, or nothing supports it
+    return "inferred", sorted(loose)[:8]  # a bare yes/no, or a partial name with the other polarity
