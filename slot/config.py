@@ -98,7 +98,7 @@ class Settings:
     """Address the gRPC server binds (use 0.0.0.0 in a container)."""
 
     port: int = 50051
-    """gRPC port."""
+    """gRPC port (0 picks a free port)."""
 
     metrics_port: int = 9090
     """Prometheus metrics HTTP port (0 disables it)."""
@@ -161,8 +161,8 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SettingsError(f"setting {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if not 0 < self.port < 65536:
-            raise SettingsError(f"setting port must be in 1..65535, got {self.port}")
+        if not 0 <= self.port < 65536:
+            raise SettingsError(f"setting port must be in 0..65535 (0 picks a free port), got {self.port}")
         return self
 
     @classmethod

@@ -1,0 +1,126 @@
+"""What the sync and async clients share: request building, results, Pydantic handling, retry policy."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from slot.v1 import slot_pb2
+
+BACKENDS = {"llguidance": slot_pb2.GRAMMAR_BACKEND_LLGUIDANCE, "xgrammar": slot_pb2.GRAMMAR_BACKEND_XGRAMMAR,
+            "outlines_core": slot_pb2.GRAMMAR_BACKEND_OUTLINES_CORE}
+POLICIES = {"keep": slot_pb2.GROUNDING_POLICY_KEEP, "null": slot_pb2.GROUNDING_POLICY_NULL,
+            "fail": slot_pb2.GROUNDING_POLICY_FAIL}
+FINISH = {slot_pb2.FINISH_REASON_STOP: "stop", slot_pb2.FINISH_REASON_LENGTH: "length",
+          slot_pb2.FINISH_REASON_CANCELLED: "cancelled", slot_pb2.FINISH_REASON_ERROR: "error"}
+STATUS = {slot_pb2.GROUNDING_STATUS_GROUNDED: "grounded", slot_pb2.GROUNDING_STATUS_INFERRED: "inferred",
+          slot_pb2.GROUNDING_STATUS_UNGROUNDED: "ungrounded"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries with exponential backoff and jitter, on UNAVAILABLE only (safe: structuring is idempotent)."""
+
+    attempts: int = 4
+    initial_backoff_s: float = 0.2
+    max_backoff_s: float = 3.0
+    multiplier: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_backoff_s, self.initial_backoff_s * self.multiplier ** attempt)
+        return base * (0.5 + random.random() / 2)
+
+
+@dataclass
+class StructureResult:
+    """A SLOT answer: ``json`` (parsed value), ``valid``, ``errors``, ``usage``, ``timings``, ``grounding``."""
+
+    json: Any
+    valid: bool
+    errors: list[str]
+    finish_reason: str
+    output: str
+    usage: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    grounding: list[dict[str, Any]] = field(default_factory=list)
+    grounding_score: float = 1.0
+    request_id: str = ""
+    adapter: str = ""
+    schema_hash: str = ""
+
+
+def schema_text(schema: Any) -> tuple[str, Any]:
+    """(JSON text, Pydantic class or None) for a dict, JSON text or Pydantic model class."""
+    if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
+        return json.dumps(schema.model_json_schema()), schema
+    if isinstance(schema, (dict, bool)):
+        return json.dumps(schema), None
+    if isinstance(schema, str):
+        return schema, None
+    if isinstance(schema, bytes):
+        return schema.decode("utf-8"), None
+    raise TypeError("schema must be a dict, JSON text or a Pydantic model class")
+
+
+def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str = "", grammar_backend: str = "",
+                  temperature: float = 0.0, seed: int | None = None, request_id: str = "",
+                  unconstrained: bool = False, grounding_policy: str = "") -> Any:
+    if grammar_backend and grammar_backend not in BACKENDS:
+        raise ValueError(f"grammar_backend must be one of {', '.join(BACKENDS)}")
+    if grounding_policy and grounding_policy not in POLICIES:
+        raise ValueError(f"grounding_policy must be one of {', '.join(POLICIES)}")
+    options = slot_pb2.StructureOptions(max_tokens=max_tokens, adapter=adapter,
+                                        grammar_backend=BACKENDS.get(grammar_backend, 0), temperature=temperature,
+                                        request_id=request_id, unconstrained=unconstrained,
+                                        grounding_policy=POLICIES.get(grounding_policy, 0))
+    if seed is not None:
+        options.seed = seed
+    return slot_pb2.StructureRequest(text=text, json_schema=schema, options=options)
+
+
+def to_result(response: Any) -> StructureResult:
+    g = response.grounding
+    return StructureResult(
+        json=json.loads(response.json) if response.json else None, valid=response.valid, errors=list(response.errors),
+        finish_reason=FINISH.get(response.finish_reason, "unspecified"), output=response.output,
+        usage={f.name: getattr(response.usage, f.name) for f in response.usage.DESCRIPTOR.fields},
+        timings={f.name: getattr(response.timings, f.name) for f in response.timings.DESCRIPTOR.fields},
+        grounding=[{"path": f.path, "status": STATUS.get(f.status, "unspecified"),
+                    "spans": [(s.start, s.end) for s in f.spans]} for f in g.fields],
+        grounding_score=g.score if response.HasField("grounding") else 1.0,
+        request_id=response.request_id, adapter=response.adapter, schema_hash=response.schema_hash)
+
+
+def finish(result: StructureResult, model: Any) -> Any:
+    """The result, or a validated instance of the Pydantic model when one was given."""
+    if model is None:
+        return result
+    from pydantic import ValidationError
+
+    from slot.client.errors import ValidationFailed
+    import grpc
+
+    if result.json is None:
+        raise ValidationFailed(f"no JSON value in the output ({result.finish_reason}): {'; '.join(result.errors)}",
+                               code=grpc.StatusCode.OK)
+    try:
+        return model.model_validate(result.json)
+    except ValidationError as exc:
+        raise ValidationFailed(f"output does not validate as {model.__name__}: {exc}", code=grpc.StatusCode.OK) from None
+
+
+def credentials(tls: bool, root_certificates: bytes | None, private_key: bytes | None,
+                certificate_chain: bytes | None) -> Any:
+    import grpc
+
+    if not tls and root_certificates is None:
+        return None
+    return grpc.ssl_channel_credentials(root_certificates=root_certificates, private_key=private_key,
+                                        certificate_chain=certificate_chain)
+
+
+def channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
+    return [("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes)]

@@ -1,0 +1,95 @@
+"""SlotClient: the blocking SDK."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import grpc
+
+from slot.client.common import (RetryPolicy, StructureResult, build_request, channel_options, credentials, finish,
+                                schema_text, to_result)
+from slot.client.errors import Unavailable, from_rpc_error
+from slot.v1 import slot_pb2, slot_pb2_grpc
+
+
+class SlotClient:
+    """Blocking client of a SLOT server. Use as a context manager, or call ``close()``.
+
+    >>> with SlotClient("127.0.0.1:50051") as slot:
+    ...     result = slot.structure("Ada lives in London.", {"type": "object", ...})
+    """
+
+    def __init__(self, target: str = "127.0.0.1:50051", *, timeout: float | None = 60.0, token: str | None = None,
+                 tls: bool = False, root_certificates: bytes | None = None, private_key: bytes | None = None,
+                 certificate_chain: bytes | None = None, retry: RetryPolicy | None = None,
+                 max_message_bytes: int = 4 * 1024 * 1024) -> None:
+        creds = credentials(tls, root_certificates, private_key, certificate_chain)
+        options = channel_options(max_message_bytes)
+        self._channel = grpc.secure_channel(target, creds, options) if creds else grpc.insecure_channel(target, options)
+        self._stub = slot_pb2_grpc.SlotStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+
+    def __enter__(self) -> "SlotClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _call(self, method: Any, request: Any, timeout: float | None) -> Any:
+        timeout = self.timeout if timeout is None else timeout
+        for attempt in range(self.retry.attempts):
+            try:
+                return method(request, timeout=timeout, metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc)
+                if isinstance(error, Unavailable) and attempt + 1 < self.retry.attempts:
+                    time.sleep(self.retry.delay(attempt))
+                    continue
+                raise error from None
+        raise AssertionError("unreachable")
+
+    def structure(self, text: str, schema: Any, *, timeout: float | None = None, **options: Any) -> Any:
+        """Structure ``text`` against ``schema`` (dict, JSON text or Pydantic model class).
+
+        Returns a :class:`StructureResult`, or an instance of the Pydantic class when one is given.
+        Options: max_tokens, adapter, grammar_backend, temperature, seed, request_id, unconstrained,
+        grounding_policy.
+        """
+        text_schema, model = schema_text(schema)
+        response = self._call(self._stub.Structure, build_request(text, text_schema, **options), timeout)
+        return finish(to_result(response), model)
+
+    def structure_stream(self, text: str, schema: Any, *, timeout: float | None = None,
+                         **options: Any) -> Iterator[str | StructureResult]:
+        """Yield JSON text deltas as they are decoded, then the final :class:`StructureResult` (or model)."""
+        text_schema, model = schema_text(schema)
+        request = build_request(text, text_schema, **options)
+        try:
+            for message in self._stub.StructureStream(request, timeout=self.timeout if timeout is None else timeout,
+                                                      metadata=self._metadata):
+                if message.HasField("delta"):
+                    yield message.delta
+                else:
+                    yield finish(to_result(message.result), model)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    def validate_schema(self, schema: Any, *, grammar_backend: str = "") -> dict[str, Any]:
+        """Check and compile a schema on the server (warms its cache)."""
+        from slot.client.common import BACKENDS
+
+        text_schema, _ = schema_text(schema)
+        response = self._call(self._stub.ValidateSchema, slot_pb2.ValidateSchemaRequest(
+            json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0)), None)
+        return {"schema_hash": response.schema_hash, "post_checked_keywords": list(response.post_checked_keywords),
+                "compile_ms": response.compile_ms, "cache_hit": response.cache_hit}
+
+    def server_info(self) -> Any:
+        """The server's ServerInfo message."""
+        return self._call(self._stub.GetServerInfo, slot_pb2.GetServerInfoRequest(), None)
