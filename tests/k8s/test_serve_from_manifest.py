@@ -1,0 +1,140 @@
+"""The container command of the rendered manifest, run here with the repository's .venv, starts a server
+whose gRPC health check answers SERVING (grpcio-health-checking's stub: the call the kubelet's grpc
+probe makes), whose Dockerfile HEALTHCHECK and sidecar agent work against it, and which stops cleanly on
+SIGTERM. The manifest's environment is used as is, except SLOT_HOST (127.0.0.1: nothing here may bind
+another address), the two ports (free ones) and SLOT_THREADS (at most the cores of this machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from k8s_support import Rendered, container_env, exec_form, slot_servers
+from slot.config import HEALTH_SERVICE_NAME, Settings, env_name
+
+pytestmark = pytest.mark.model
+
+STARTUP_TIMEOUT_S = 600
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _executable(command: list[str]) -> list[str]:
+    """The manifest's command with its program taken from this interpreter's venv (as on the image's PATH)."""
+    program = Path(sys.executable).parent / command[0]
+    assert program.is_file(), f"{command[0]} is not installed in {program.parent}: run `make install`"
+    return [str(program), *command[1:]]
+
+
+def _health(port: int, service: str) -> int:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
+                                                         timeout=5).status
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen, log: Path, settings: Settings, container: dict[str, Any]) -> None:
+        self.process, self.log, self.settings, self.container = process, log, settings, container
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="module")
+def served(rendered: dict[str, Rendered], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    item = rendered["overlays/cpu"]
+    (_, _, container), = slot_servers(item)
+    command = container["command"] + container.get("args", [])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLOT_") or k == env_name("home")}
+    env.update(container_env(item, container))
+    env[env_name("host")] = "127.0.0.1"
+    env[env_name("port")] = str(_free_port())
+    env[env_name("metrics_port")] = str(_free_port())
+    env[env_name("threads")] = str(min(int(env[env_name("threads")]), os.cpu_count() or 1))
+    settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("SLOT_")})
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(_executable(command), env=env, stdout=out, stderr=subprocess.STDOUT)
+    served = Served(process, log, settings, container)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        status = None
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"`{' '.join(command)}` exited with {process.returncode}:\n{served.log_tail()}")
+            try:
+                status = _health(settings.port, HEALTH_SERVICE_NAME)
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    break
+            except grpc.RpcError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail(f"no SERVING within {STARTUP_TIMEOUT_S} s (last {status}):\n{served.log_tail()}")
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+
+
+def test_health_answers_serving_on_the_manifest_port(served: Served) -> None:
+    probe = served.container["readinessProbe"]["grpc"]
+    assert probe["service"] == HEALTH_SERVICE_NAME
+    for service in (probe["service"], ""):
+        assert _health(served.settings.port, service) == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "Dockerfile.gpu"])
+def test_dockerfile_healthcheck_passes(served: Served, dockerfile: str) -> None:
+    command = exec_form(dockerfile, "HEALTHCHECK")
+    assert command[0] == "python"
+    env = dict(os.environ, SLOT_PORT=str(served.settings.port))
+    proc = subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_metrics_port_serves_prometheus_text(served: Served) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.settings.metrics_port}/metrics", timeout=10) as reply:
+        assert reply.status == 200
+        assert b"# TYPE" in reply.read()
+
+
+def test_sidecar_agent_command_structures_through_slot(served: Served, rendered: dict[str, Rendered]) -> None:
+    item = rendered["examples/sidecar"]
+    pod = next(d for d in item.docs if d["kind"] == "Deployment")["spec"]["template"]
+    agent = next(c for c in pod["spec"]["containers"] if c["name"] == "agent")
+    env = dict(os.environ, AGENT_ONCE="1", AGENT_SLOT_TARGET=f"127.0.0.1:{served.settings.port}")
+    proc = subprocess.run(_executable(agent["command"]), env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert answer["valid"] is True and isinstance(answer["json"], dict)
+
+
+def test_sigterm_drains_and_exits_cleanly(served: Served) -> None:
+    """Last in this module: what the kubelet does after the preStop hook."""
+    served.process.send_signal(signal.SIGTERM)
+    try:
+        code = served.process.wait(served.settings.grace_period_s + 30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {served.settings.grace_period_s + 30} s after SIGTERM:\n{served.log_tail()}")
+    assert code == 0, served.log_tail()
+    events = [json.loads(line).get("event") for line in served.log.read_text().splitlines() if line.startswith("{")]
+    assert "stopped" in events, served.log_tail()
