@@ -162,3 +162,18 @@ def test_hadolint_catches_problems(tmp_path: Path) -> None:
     proc = subprocess.run([str(tool("hadolint")), "--no-color", str(bad)], capture_output=True, text=True,
                           env=tool_env(), timeout=120)
     assert proc.returncode != 0 and "DL3006" in proc.stdout, proc.stdout
+
+
+def test_checkov_catches_problems(tmp_path: Path) -> None:
+    """checkov, run the same way, really fails a privileged root pod (so a pass above means something)."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad", "namespace": "slot"},
+           "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
+                                    "securityContext": {"privileged": True, "runAsUser": 0}}]}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(pod))
+    proc = subprocess.run([str(tool("checkov")), "--config-file", str(K8S / "checkov.yaml"), "--directory",
+                           str(tmp_path), "--output", "json", "--skip-download", "--compact"],
+                          capture_output=True, text=True, env=tool_env(), timeout=600, cwd=tmp_path)
+    report = json.loads(proc.stdout)
+    report = report[0] if isinstance(report, list) else report
+    assert proc.returncode != 0
+    assert "CKV_K8S_16" in {f.split()[0] for f in _failures(report, "bad.yaml")}  # privileged container

@@ -2,7 +2,9 @@
 whose gRPC health check answers SERVING (grpcio-health-checking's stub: the call the kubelet's grpc
 probe makes), whose Dockerfile HEALTHCHECK and sidecar agent work against it, and which stops cleanly on
 SIGTERM. The manifest's environment is used as is, except SLOT_HOST (127.0.0.1: nothing here may bind
-another address), the two ports (free ones) and SLOT_THREADS (at most the cores of this machine).
+another address), the two ports (free ones) and SLOT_THREADS (at most the cores of this machine). The
+image's own environment (HOME and the caches under /tmp, hubs offline) is applied with /tmp mapped to a
+temporary folder, and the model folder SLOT_HOME must come out untouched: in the pod it is read-only.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from k8s_support import Rendered, container_env, exec_form, slot_servers
+from k8s_support import Rendered, container_env, dockerfile_env, exec_form, slot_servers
 from slot.config import HEALTH_SERVICE_NAME, Settings, env_name
+from slot.models import EMBEDDED, converted_dir
 
 pytestmark = pytest.mark.model
 
@@ -49,9 +52,16 @@ def _health(port: int, service: str) -> int:
                                                          timeout=5).status
 
 
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 class Served:
-    def __init__(self, process: subprocess.Popen, log: Path, settings: Settings, container: dict[str, Any]) -> None:
+    def __init__(self, process: subprocess.Popen, log: Path, settings: Settings, container: dict[str, Any],
+                 home_before: dict[str, tuple[int, int]]) -> None:
         self.process, self.log, self.settings, self.container = process, log, settings, container
+        self.home_before = home_before
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -62,17 +72,27 @@ def served(rendered: dict[str, Rendered], tmp_path_factory: pytest.TempPathFacto
     item = rendered["overlays/cpu"]
     (_, _, container), = slot_servers(item)
     command = container["command"] + container.get("args", [])
+    scratch = tmp_path_factory.mktemp("serve")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLOT_") or k == env_name("home")}
-    env.update(container_env(item, container))
+    # The image's environment (not PATH, not its SLOT_HOME), /tmp standing for the pod's emptyDir.
+    for key, value in dockerfile_env("Dockerfile").items():
+        if key != "PATH" and not key.startswith("SLOT_"):
+            env[key] = value.replace("/tmp", str(scratch / "tmp"))
+    (scratch / "tmp").mkdir()
+    env.update({k: v for k, v in container_env(item, container).items() if k != env_name("home")})
     env[env_name("host")] = "127.0.0.1"
     env[env_name("port")] = str(_free_port())
     env[env_name("metrics_port")] = str(_free_port())
     env[env_name("threads")] = str(min(int(env[env_name("threads")]), os.cpu_count() or 1))
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("SLOT_")})
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    model_dir = converted_dir(EMBEDDED[settings.base_model], settings.home_path)
+    if not (model_dir / "model.safetensors").is_file():
+        pytest.fail(f"{model_dir} is not converted: run `slot model prepare` (make test does)", pytrace=False)
+    log = scratch / "serve.log"
+    home_before = _tree(model_dir)
     with open(log, "wb") as out:
         process = subprocess.Popen(_executable(command), env=env, stdout=out, stderr=subprocess.STDOUT)
-    served = Served(process, log, settings, container)
+    served = Served(process, log, settings, container, home_before)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         status = None
@@ -126,6 +146,13 @@ def test_sidecar_agent_command_structures_through_slot(served: Served, rendered:
     assert proc.returncode == 0, proc.stderr[-3000:]
     answer = json.loads(proc.stdout.strip().splitlines()[-1])
     assert answer["valid"] is True and isinstance(answer["json"], dict)
+
+
+def test_slot_home_is_only_read(served: Served) -> None:
+    """In the pod SLOT_HOME (/opt/slot/home) is on the read-only root filesystem: serving writes nothing
+    into the converted model (only that folder is compared: other processes here may share SLOT_HOME)."""
+    model_dir = converted_dir(EMBEDDED[served.settings.base_model], served.settings.home_path)
+    assert _tree(model_dir) == served.home_before
 
 
 def test_sigterm_drains_and_exits_cleanly(served: Served) -> None:
