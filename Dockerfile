@@ -22,7 +22,9 @@ ENV PATH=/opt/slot/venv/bin:$PATH
 WORKDIR /src
 # torch first, in its own layer: it is the largest download and changes least often.
 RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.13.0
-COPY pyproject.toml requirements-embedded.txt README.md ./
+# README*.md: the package's long description (pyproject readme); the wildcard keeps the build working
+# in a checkout without it (setuptools then only warns).
+COPY pyproject.toml requirements-embedded.txt README*.md ./
 COPY slot ./slot
 COPY data_synthesis ./data_synthesis
 # The package (with the default LoRA adapter inside slot/adapters/default/) and the embedded model

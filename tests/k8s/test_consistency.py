@@ -260,3 +260,43 @@ def test_training_job_merges_every_shard_and_trains(rendered: dict[str, Rendered
     assert [str(p) for p in args.data] == [f"{merge_args.out}/train.jsonl"]
     assert str(args.val) == f"{merge_args.out}/validation.jsonl"
     assert str(args.out).startswith("/data/") and str(args.checkpoint_dir).startswith("/data/") and args.resume
+
+
+# ---------------------------------------------------------------- build context
+
+def _dockerignored(path: str, patterns: list[str]) -> bool:
+    """Docker's .dockerignore rule: the last matching pattern wins; a pattern matching a parent matches."""
+    import fnmatch
+
+    candidates = [path] + [str(Path(*Path(path).parts[:i])) for i in range(1, len(Path(path).parts))]
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        pattern = pattern.lstrip("!").rstrip("/")
+        if any(fnmatch.fnmatchcase(c, pattern) or (pattern.startswith("**/") and fnmatch.fnmatchcase(c, pattern[3:]))
+               for c in candidates):
+            ignored = not negated
+    return ignored
+
+
+def test_dockerignore_sends_what_the_dockerfiles_copy_and_nothing_big() -> None:
+    import subprocess
+
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for dockerfile in DOCKERFILES:
+        for op, args in dockerfile_instructions(dockerfile):
+            if op != "COPY" or args.startswith("--from"):
+                continue
+            for source in args.split()[:-1]:
+                if "*" in source:
+                    continue
+                assert (ROOT / source).exists(), f"{dockerfile} copies {source}, which does not exist"
+                files = [f for f in tracked if f == source or f.startswith(source + "/")]
+                assert files, source
+                sent = [f for f in files if not _dockerignored(f, patterns) or "__pycache__" in f]
+                assert sent == files, f"{dockerfile} copies {source} but .dockerignore drops {set(files) - set(sent)}"
+    for heavy in (".venv/bin/python", ".tools/bin/checkov", ".git/HEAD", "tests/conftest.py", "slot/__pycache__/x.pyc"):
+        assert _dockerignored(heavy, patterns), f".dockerignore lets {heavy} into the build context"
+    assert not _dockerignored("README.md", patterns)
