@@ -45,3 +45,17 @@ def structurer(settings):
     from slot.structurer import Structurer
 
     return Structurer.from_settings(settings, progress=False)
+
+
+@pytest.fixture(scope="session")
+def synthetic_rows(tmp_path_factory) -> list[dict[str, Any]]:
+    """A small synthetic set (all splits) from the real data-synthesis pipeline, fixed seed."""
+    from data_synthesis.pipeline import GenConfig, generate
+
+    out = tmp_path_factory.mktemp("synthetic")
+    generate(GenConfig(n=120, seed=11, progress=False), out)
+    rows: list[dict[str, Any]] = []
+    for split in ("train", "validation", "test"):
+        with open(out / f"{split}.jsonl", encoding="utf-8") as handle:
+            rows += [json.loads(line) for line in handle]
+    return rows

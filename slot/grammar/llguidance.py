@@ -13,7 +13,7 @@ import numpy as np
 from slot.errors import UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar, Matcher, unpack_bitmask
 
-POST_CHECKED = {"uniqueItems", "dependentRequired", "contains", "minContains", "maxContains", "propertyNames"}
+POST_CHECKED = {"uniqueItems", "dependentRequired", "contains", "minContains", "maxContains", "propertyNames", "format"}
 """Keywords llguidance cannot enforce that jsonschema checks after decoding (the result says valid=false)."""
 
 _OPTIONS = {"whitespace_flexible": False}
@@ -104,6 +104,8 @@ def _unimplemented(messages: list[str]) -> set[str]:
                 keys.update(json.loads(message.split(marker, 1)[1].strip()))
             except ValueError:
                 return set()
+        elif message.startswith("Unknown format: "):
+            keys.add("format")  # an unknown format is an annotation: jsonschema checks known ones after decoding
         else:
             return set()
     return keys

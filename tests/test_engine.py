@@ -1,0 +1,93 @@
+"""The decoding loop on the real model: speculation is exact, caches are reused, limits and cancels hold."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+
+def _pick(rows, count, step):
+    return rows[::step][:count]
+
+
+def _nested(rows):
+    return [r for r in rows if r["meta"]["complexity"] in ("nested", "arrays", "refs", "comprehensive")]
+
+
+def test_speculation_gives_identical_output_to_plain_greedy(base_structurer, e2e_rows, synthetic_rows):
+    rows = _pick(e2e_rows, 10, 397) + _pick(_nested(synthetic_rows), 5, 3)
+    passes = tokens = 0
+    for row in rows:
+        plain = base_structurer.structure(row["input_text"], row["json_schema"], speculation=False, max_tokens=160)
+        fast = base_structurer.structure(row["input_text"], row["json_schema"], speculation=True, max_tokens=160)
+        assert fast.output == plain.output, row["id"]
+        assert fast.finish_reason == plain.finish_reason
+        assert plain.usage.forward_passes == plain.usage.completion_tokens - (plain.finish_reason == "stop")
+        passes += fast.usage.forward_passes
+        tokens += fast.usage.completion_tokens
+    assert passes < 0.75 * tokens  # speculation must save passes overall
+
+
+@pytest.mark.slow
+def test_speculation_is_exact_on_many_rows(base_structurer, e2e_rows, synthetic_rows):
+    rows = _pick(e2e_rows, 60, 71) + _pick(synthetic_rows, 40, 2)
+    mismatches = [r["id"] for r in rows
+                  if base_structurer.structure(r["input_text"], r["json_schema"], speculation=False).output
+                  != base_structurer.structure(r["input_text"], r["json_schema"], speculation=True).output]
+    assert mismatches == []
+
+
+def test_prefix_cache_is_reused_and_changes_nothing(base_structurer, e2e_rows):
+    row_a, row_b = e2e_rows[0], e2e_rows[1]  # same schema, different texts
+    cache = base_structurer.engine.prefix_cache
+    first = base_structurer.structure(row_a["input_text"], row_a["json_schema"])
+    hits = cache.hits
+    second = base_structurer.structure(row_b["input_text"], row_b["json_schema"])
+    again = base_structurer.structure(row_a["input_text"], row_a["json_schema"])
+    assert cache.hits == hits + 2 and second.usage.cached_prompt_tokens > 0
+    assert again.output == first.output
+    assert cache.nbytes <= cache.budget
+
+
+def test_max_tokens_gives_length_and_invalid(base_structurer, e2e_rows):
+    row = e2e_rows[10]
+    result = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=5)
+    assert result.finish_reason == "length" and result.usage.completion_tokens <= 5
+    assert result.valid is False and result.errors
+
+
+def test_cancellation_stops_between_passes(base_structurer, e2e_rows):
+    row = e2e_rows[20]
+    calls = []
+
+    def cancel_after_three() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    result = base_structurer.structure(row["input_text"], row["json_schema"], is_cancelled=cancel_after_three)
+    assert result.finish_reason == "cancelled" and not result.valid
+    assert result.usage.forward_passes <= 3
+
+
+@pytest.mark.parametrize("backend", ["xgrammar", "outlines_core"])
+def test_other_grammar_backends_agree_with_llguidance(base_structurer, e2e_rows, backend):
+    for row in e2e_rows[100:103]:
+        reference = base_structurer.structure(row["input_text"], row["json_schema"])
+        other = base_structurer.structure(row["input_text"], row["json_schema"], grammar_backend=backend)
+        assert other.valid and other.grammar_backend == backend
+        assert other.output == reference.output
+
+
+def test_unconstrained_decoding_still_post_validates(base_structurer, e2e_rows):
+    row = e2e_rows[30]
+    result = base_structurer.structure(row["input_text"], row["json_schema"], constrained=False, max_tokens=80)
+    assert result.grammar_backend == ""
+    assert result.valid == (not result.errors)
+
+
+def test_sampling_is_seeded(base_structurer, e2e_rows):
+    row = e2e_rows[40]
+    one = base_structurer.structure(row["input_text"], row["json_schema"], temperature=0.9, seed=7)
+    two = base_structurer.structure(row["input_text"], row["json_schema"], temperature=0.9, seed=7)
+    assert one.output == two.output and one.valid

@@ -1,0 +1,38 @@
+"""The one prompt template: schema before text, prefix independent of the text, training target format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from slot import prompt
+
+
+@pytest.fixture(scope="module")
+def tokenizer(base_structurer):
+    return base_structurer.engine.tokenizer
+
+
+def test_prefix_depends_on_the_schema_only(tokenizer):
+    one = prompt.render(tokenizer, '{"type":"object"}', "first text")
+    two = prompt.render(tokenizer, '{"type":"object"}', "second, longer text")
+    other = prompt.render(tokenizer, '{"type":"array"}', "first text")
+    assert one.prefix == two.prefix != other.prefix
+    assert one.suffix.startswith("first text") and "second, longer text" in two.full
+    assert one.full.index('{"type":"object"}') < one.full.index("first text")
+
+
+def test_encode_is_prefix_plus_suffix(tokenizer):
+    rendered = prompt.render(tokenizer, '{"type":"object"}', "Ada lives in London.")
+    tokens = prompt.encode(tokenizer, rendered)
+    assert tokens.ids == tokens.prefix + tokens.suffix
+    assert tokenizer.decode(tokens.ids) == rendered.full
+
+
+def test_target_text_orders_keys_like_the_schema_and_is_compact():
+    schema = {"type": "object", "properties": {"b": {"type": "string"}, "a": {"$ref": "#/$defs/x"}},
+              "$defs": {"x": {"type": "object", "properties": {"z": {}, "y": {}}}}}
+    text = prompt.target_text({"a": {"y": 1, "z": [1, 2]}, "extra": True, "b": "é"}, schema)
+    assert text == '{"b":"é","a":{"z":[1,2],"y":1},"extra":true}'
+    assert json.loads(text) == {"a": {"y": 1, "z": [1, 2]}, "extra": True, "b": "é"}

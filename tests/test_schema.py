@@ -1,0 +1,91 @@
+"""Schema layer: parsing, meta-schema checks, local references only, limits, canonical hash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from slot.errors import SchemaError, UnsupportedSchemaError
+from slot.schema import Limits, load_schema
+
+FLAT = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+
+
+def test_dict_text_and_bytes_give_the_same_hash():
+    from_dict = load_schema(FLAT)
+    from_text = load_schema(json.dumps(FLAT, indent=4))
+    reordered = load_schema(json.dumps({"required": ["a"], "properties": {"a": {"type": "string"}}, "type": "object"}))
+    assert from_dict.hash == from_text.hash == reordered.hash == load_schema(json.dumps(FLAT).encode()).hash
+    assert load_schema({"type": "object"}).hash != from_dict.hash
+
+
+def test_draft_is_chosen_by_dollar_schema():
+    assert load_schema(FLAT).validator_class.__name__ == "Draft202012Validator"
+    draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", **FLAT}
+    assert load_schema(draft7).validator_class.__name__ == "Draft7Validator"
+    with pytest.raises(UnsupportedSchemaError, match="unsupported \\$schema"):
+        load_schema({"$schema": "https://example.com/my-schema", **FLAT})
+
+
+@pytest.mark.parametrize("raw, message, keyword, path", [
+    ('{"type": ', "not valid JSON", "", ""),
+    ("", "schema is empty", "", ""),
+    ("[1, 2]", "must be a JSON object or boolean", "", ""),
+    ('{"type": "strin"}', "violates the meta-schema", "anyOf", "/type"),
+    ('{"properties": {"a": {"minLength": -1}}}', "violates the meta-schema", "minimum", "/properties/a/minLength"),
+    ('{"$ref": "http://127.0.0.1:9/s.json"}', "only local references", "$ref", "/$ref"),
+    ('{"properties": {"a": {"$ref": "other.json#/x"}}}', "only local references", "$ref", "/properties/a/$ref"),
+    ('{"$ref": "#/$defs/missing"}', "does not resolve", "$ref", "/$ref"),
+    ('{"$ref": "#"}', "reference cycle", "$ref", ""),
+    ('{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"}',
+     "reference cycle", "$ref", None),
+    ('{"$dynamicRef": "#meta"}', "not supported", "$dynamicRef", "/$dynamicRef"),
+])
+def test_refusals_are_typed_and_precise(raw, message, keyword, path):
+    with pytest.raises(SchemaError, match=message) as caught:
+        load_schema(raw)
+    assert caught.value.field == "schema"
+    if keyword:
+        assert caught.value.keyword == keyword
+    if path is not None:
+        assert caught.value.path == path
+
+
+def test_recursion_through_properties_is_allowed():
+    tree = {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#"}}}}
+    assert load_schema(tree).document == tree
+
+
+def test_limits():
+    limits = Limits(max_bytes=2000, max_depth=4, max_enum_values=10, max_nodes=50)
+    with pytest.raises(SchemaError, match="enum has 11 values"):
+        load_schema({"enum": list(range(11))}, limits)
+    deep: dict = {"type": "string"}
+    for _ in range(5):
+        deep = {"type": "object", "properties": {"x": deep}}
+    with pytest.raises(SchemaError, match="deeper than 4"):
+        load_schema(deep, limits)
+    with pytest.raises(SchemaError, match="over the limit of 2000 bytes"):
+        load_schema({"description": "x" * 3000}, limits)
+    wide = {"type": "object", "properties": {f"k{i}": {"type": "string"} for i in range(60)}}
+    with pytest.raises(SchemaError, match="more than 50 subschemas"):
+        load_schema(wide, Limits(max_nodes=50))
+
+
+def test_thousand_level_nesting_is_refused_not_crashing():
+    raw = '{"type":"object","properties":{"a":' * 1000 + "{}" + "}}" * 1000
+    with pytest.raises(SchemaError):
+        load_schema(raw)
+
+
+def test_non_utf8_bytes():
+    with pytest.raises(SchemaError, match="not valid UTF-8"):
+        load_schema(b'{"type": "\xff"}')
+
+
+def test_errors_of_an_instance_are_reported_with_paths():
+    schema = load_schema({"type": "object", "properties": {"n": {"type": "integer"}, "e": {"format": "email"}}})
+    assert schema.errors({"n": 1, "e": "a@b.co"}) == []
+    errors = schema.errors({"n": "x", "e": "not-an-email"})
+    assert any(e.startswith("/n:") for e in errors) and any(e.startswith("/e:") for e in errors)
