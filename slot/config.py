@@ -56,7 +56,7 @@ class Settings:
     """Weights and activations precision: float32 or bfloat16."""
 
     threads: int = 0
-    """Torch intra-op threads; 0 means one per CPU core."""
+    """Torch intra-op threads; 0 means one per available CPU (the cgroup quota in a container)."""
 
     max_tokens: int = 512
     """Default cap on generated tokens when a request gives none."""

@@ -36,7 +36,7 @@ class TransformersEngine(Engine):
                  prefix_cache_bytes: int = 256 << 20) -> None:
         from slot.models import load
 
-        torch.set_num_threads(threads or os.cpu_count() or 1)
+        torch.set_num_threads(threads or available_cpus())
         self.model_dir = model_dir
         model, self.tokenizer = load(model_dir, dtype=dtype)
         self.eos_ids = _eos_ids(model, self.tokenizer)
@@ -204,6 +204,18 @@ class TransformersEngine(Engine):
         if len(text) > len(streamed):
             on_delta(text[len(streamed):])
         return text
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: the cgroup CPU quota (a Kubernetes limit) if set, else the affinity mask."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:

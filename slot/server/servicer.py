@@ -70,7 +70,7 @@ def _rpc(method: str) -> Callable[[Any], Any]:
                 code = "CANCELLED"
                 raise
             except grpc.aio.AbortError:
-                code = str(context.code() or "ABORTED")
+                code = context.code().name if context.code() is not None else "ABORTED"
                 raise
             except Exception:  # noqa: BLE001 - the service must answer, not crash
                 status, incident = internal_status(Exception())
