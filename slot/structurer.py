@@ -78,8 +78,7 @@ class Structurer:
         self.engine = engine
         self.grammars = grammar_cache
         self.default_adapter = default_adapter
-        self.limits = Limits(max_bytes=settings.max_schema_bytes, max_depth=settings.max_schema_depth,
-                             max_enum_values=settings.max_enum_values, max_nodes=settings.max_schema_nodes)
+        self.limits = schema_limits(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, progress: bool = True) -> "Structurer":
@@ -122,17 +121,7 @@ class Structurer:
 
     def check_text(self, text: str) -> None:
         """Refuse empty, over-long or non-encodable text."""
-        if not isinstance(text, str):
-            raise InvalidRequestError("text must be a string", field="text")
-        if not text.strip():
-            raise InvalidRequestError("text is empty", field="text")
-        if len(text) > self.settings.max_text_chars:
-            raise InvalidRequestError(f"text has {len(text)} characters, over the limit of "
-                                      f"{self.settings.max_text_chars}", field="text")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidRequestError(f"text is not valid Unicode (character {exc.start})", field="text") from None
+        check_text(text, self.settings.max_text_chars)
 
     def check_options(self, max_tokens: int | None, temperature: float) -> int:
         """Validate numeric options; return the effective max_tokens."""
@@ -202,6 +191,26 @@ def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[
     except UngroundedValuesError as exc:
         raise UngroundedError(str(exc), exc.paths) from None
     return value, report.to_dict()
+
+
+def schema_limits(settings: Settings) -> Limits:
+    """The schema limits a server with these settings enforces."""
+    return Limits(max_bytes=settings.max_schema_bytes, max_depth=settings.max_schema_depth,
+                  max_enum_values=settings.max_enum_values, max_nodes=settings.max_schema_nodes)
+
+
+def check_text(text: str, max_chars: int) -> None:
+    """Refuse empty, over-long or non-encodable text (cheap: runs before any model work)."""
+    if not isinstance(text, str):
+        raise InvalidRequestError("text must be a string", field="text")
+    if not text.strip():
+        raise InvalidRequestError("text is empty", field="text")
+    if len(text) > max_chars:
+        raise InvalidRequestError(f"text has {len(text)} characters, over the limit of {max_chars}", field="text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError(f"text is not valid Unicode (character {exc.start})", field="text") from None
 
 
 def adapter_paths(settings: Settings) -> dict[str, Path]:

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slot.structurer import Structurer
+    from slot.schema import load_schema
+    from slot.structurer import Structurer, check_text, schema_limits
 
     if args.input:
         if args.schema or args.text:
@@ -52,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if not schema_path.is_file():
         raise InvalidRequestError(f"schema file not found: {schema_path}", field="schema")
     text = args.text if args.text is not None else _read_stdin()
-    structurer = Structurer.from_settings(Settings.from_args(args))
-    schema = structurer.load_schema(schema_path.read_bytes())
+    settings = Settings.from_args(args)
+    check_text(text, settings.max_text_chars)  # refuse bad input before the model loads
+    schema = load_schema(schema_path.read_bytes(), schema_limits(settings))
+    structurer = Structurer.from_settings(settings)
     result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
                                   grounding_policy=args.grounding_policy)
     if args.full:
