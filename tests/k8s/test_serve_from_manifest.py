@@ -24,7 +24,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from k8s_support import Rendered, container_env, dockerfile_env, exec_form, slot_servers
+from k8s_support import Rendered, container_env, dockerfile_env, exec_form, quantity, slot_servers
 from slot.config import HEALTH_SERVICE_NAME, Settings, env_name
 from slot.models import EMBEDDED, converted_dir
 
@@ -153,6 +153,16 @@ def test_slot_home_is_only_read(served: Served) -> None:
     into the converted model (only that folder is compared: other processes here may share SLOT_HOME)."""
     model_dir = converted_dir(EMBEDDED[served.settings.base_model], served.settings.home_path)
     assert _tree(model_dir) == served.home_before
+
+
+def test_peak_rss_fits_the_memory_request(served: Served) -> None:
+    """After load, warm-up and the calls above, the server's peak RSS leaves the pod's memory request
+    (= its limit) at least 25 % headroom (the prefix cache may still grow in a long-running pod)."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{served.process.pid}/status").read_text().splitlines())
+    peak = int(status["VmHWM"].split()[0]) * 1024
+    request = quantity(served.container["resources"]["requests"]["memory"])
+    print(f"slot serve peak RSS {peak / 2**30:.2f} GiB, memory request {request / 2**30:.2f} GiB")
+    assert peak * 1.25 <= request, f"peak RSS {peak / 2**30:.2f} GiB: raise the memory in k8s/base/deployment.yaml"
 
 
 def test_sigterm_drains_and_exits_cleanly(served: Served) -> None:
