@@ -27,6 +27,10 @@ class TrainConfig:
     base_model: str = "smollm2-135m"
     """Embedded base model alias or a local Hugging Face directory."""
 
+    init_adapter: str = ""
+    """Warm start: begin from the LoRA weights of this adapter directory (fresh optimizer and schedule);
+    its rank, alpha and target modules then replace lora_r, lora_alpha and target_modules. Empty: fresh LoRA."""
+
     lora_r: int = 16
     """LoRA rank."""
 

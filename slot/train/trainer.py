@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from slot.train import checkpoint as ckpt
 from slot.train.config import CONFIG_NAME, TrainConfig
-from slot.train.data import Example, LoadReport, batch_stream, collate, load_examples
+from slot.train.data import DataError, Example, LoadReport, batch_stream, collate, load_examples
 from slot.train.losslog import LOG_NAME, PLOT_NAME, LossLog, plot, read_log
 
 
@@ -148,6 +148,14 @@ def train(config: TrainConfig, data: Sequence[Path], val: Path | None, out: Path
 
     if resume_from is not None:
         model = PeftModel.from_pretrained(model, resume_from, is_trainable=True)
+    elif config.init_adapter:
+        if not (Path(config.init_adapter) / "adapter_config.json").is_file():
+            raise DataError(f"init_adapter {config.init_adapter} is not a peft adapter directory")
+        model = PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True)
+        for param in model.parameters():
+            if param.requires_grad:
+                param.data = param.data.float()  # a float16 adapter on disk trains in float32
+        say(f"warm start from the adapter {config.init_adapter}")
     else:
         lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                           target_modules=config.target_modules, task_type="CAUSAL_LM", bias="none")
