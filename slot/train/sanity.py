@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stride", type=int, default=1, help="take every STRIDE-th row (spread over the file)")
     parser.add_argument("--adapter", type=Path, default=None, help="peft adapter directory; none = base model")
     parser.add_argument("--base-model", default="smollm2-135m")
+    parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--out", type=Path, default=None, help="write rows with their outputs here (JSONL)")
     args = parser.parse_args(argv)
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         model = PeftModel.from_pretrained(model, args.adapter)
         model.eval()
     started = time.perf_counter()
-    outputs = generate(model, tokenizer, rows)
+    outputs = generate(model, tokenizer, rows, max_new_tokens=args.max_new_tokens)
     result = score(rows, outputs) | {"seconds": round(time.perf_counter() - started, 1),
                                       "model": f"{args.base_model}" + (f" + {args.adapter}" if args.adapter else "")}
     if args.out:
