@@ -124,3 +124,18 @@ def credentials(tls: bool, root_certificates: bytes | None, private_key: bytes |
 def channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
     return [("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes)]
+
+
+def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying the bearer token, if any."""
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def open_channel(grpc_module: Any, target: str, *, tls: bool, root_certificates: bytes | None,
+                 private_key: bytes | None, certificate_chain: bytes | None, max_message_bytes: int) -> Any:
+    """A channel from ``grpc`` or ``grpc.aio``: secure when TLS or a CA is given, insecure otherwise."""
+    creds = credentials(tls, root_certificates, private_key, certificate_chain)
+    options = channel_options(max_message_bytes)
+    if creds is not None:
+        return grpc_module.secure_channel(target, creds, options)
+    return grpc_module.insecure_channel(target, options)

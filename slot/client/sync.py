@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import grpc
 
-from slot.client.common import (RetryPolicy, StructureResult, build_request, channel_options, credentials, finish,
+from slot.client.common import (RetryPolicy, StructureResult, auth_metadata, build_request, finish, open_channel,
                                 schema_text, to_result)
 from slot.client.errors import Unavailable, from_rpc_error
 from slot.v1 import slot_pb2, slot_pb2_grpc
@@ -24,11 +24,11 @@ class SlotClient:
                  tls: bool = False, root_certificates: bytes | None = None, private_key: bytes | None = None,
                  certificate_chain: bytes | None = None, retry: RetryPolicy | None = None,
                  max_message_bytes: int = 4 * 1024 * 1024) -> None:
-        creds = credentials(tls, root_certificates, private_key, certificate_chain)
-        options = channel_options(max_message_bytes)
-        self._channel = grpc.secure_channel(target, creds, options) if creds else grpc.insecure_channel(target, options)
+        self._channel = open_channel(grpc, target, tls=tls, root_certificates=root_certificates,
+                                     private_key=private_key, certificate_chain=certificate_chain,
+                                     max_message_bytes=max_message_bytes)
         self._stub = slot_pb2_grpc.SlotStub(self._channel)
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._metadata = auth_metadata(token)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
 
