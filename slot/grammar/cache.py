@@ -59,9 +59,16 @@ class GrammarCache:
                 self.hits += 1
                 return found, True
         compiler = self.backend(backend)
-        future = self._pool.submit(compiler.compile, schema.document, schema.hash)
+        document = schema.document
+        if document is False:
+            raise UnsupportedSchemaError("the schema `false` admits no value at all", keyword="false")
+        if document is True:
+            document = {}  # `true` admits any JSON value
+        future = self._pool.submit(compiler.compile, document, schema.hash)
         try:
             compiled = future.result(timeout=self._timeout)
+        except (ValueError, TypeError, RuntimeError, OverflowError) as exc:  # a backend's own parse error
+            raise UnsupportedSchemaError(f"the {backend} grammar engine cannot compile this schema: {exc}") from None
         except concurrent.futures.TimeoutError:
             raise UnsupportedSchemaError(f"compiling the schema took longer than {self._timeout:g} s; "
                                          "simplify it (patterns, enums, nesting)", keyword="limits") from None

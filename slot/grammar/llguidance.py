@@ -74,7 +74,10 @@ class LLGuidanceBackend:
 
     def compile(self, schema: dict[str, Any] | bool, schema_hash: str) -> CompiledGrammar:
         started = time.perf_counter()
-        grammar = llguidance.LLMatcher.grammar_from_json_schema(schema, defaults=dict(_OPTIONS))
+        try:
+            grammar = llguidance.LLMatcher.grammar_from_json_schema(schema, defaults=dict(_OPTIONS))
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise UnsupportedSchemaError(f"the grammar engine cannot compile this schema: {exc}") from None
         is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, self.tokenizer)
         post_checked: list[str] = []
         if is_error:
