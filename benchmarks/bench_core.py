@@ -178,7 +178,7 @@ _GRAMMAR_RULES: list[tuple[str, str, str, str]] = [
      "refused rather than decoded with the keyword silently ignored"),
     (r"oneOf constraints are not supported", "oneOf", "oneOf",
      "exclusive oneOf is not expressible in the grammar; coerce_one_of (approximating it by anyOf) is off"),
-    (r"Unsatisfiable schema", "unsatisfiable schema", "",
+    (r"Unsatisfiable schema|admits no value at all", "unsatisfiable schema", "",
      "no JSON value satisfies it (false, empty enum, all-false combinators): nothing can be generated"),
     (r"Unknown format: (\S+)", "format {0}", "format",
      "llguidance has no grammar for this format"),
@@ -191,6 +191,9 @@ _GRAMMAR_RULES: list[tuple[str, str, str, str]] = [
     (r"Failed to generate regex for float range", "number bound beyond float precision", "minimum/maximum",
      "llguidance turns numeric bounds into a regex via 64-bit floats; bounds like 1.8e19 or 9.7e26 with more "
      "digits than a double holds cannot be expressed"),
+    (r"Value is not JSON serializable", "integer beyond 64 bits", "minimum/maximum",
+     "llguidance reads the schema through 64-bit numbers; an integer literal like -18446744073709551615 "
+     "cannot be passed to it"),
     (r"regex parse error", "pattern the regex engine cannot parse", "pattern",
      "ECMA-262 syntax outside llguidance's regex dialect (control escapes \\cX)"),
     (r"took longer than", "compile timeout", "limits", "compilation exceeded the compile timeout"),
@@ -568,23 +571,30 @@ TEXTS_15 = [
 ]
 
 
-def decoding_speed(structurer: Any, repeats: int) -> list[dict[str, Any]]:
+def decoding_speed(structurer: Any, repeats: int, n_texts: int = 5, max_tokens: int | None = None
+                   ) -> list[dict[str, Any]]:
     from slot.schema import load_schema
 
     results = []
-    for label, schema, texts in (("3-field", SCHEMA_3, TEXTS_3), ("15-field", SCHEMA_15, TEXTS_15)):
+    for label, schema, texts in (("3-field", SCHEMA_3, TEXTS_3[:n_texts]), ("15-field", SCHEMA_15, TEXTS_15[:n_texts])):
         checked = load_schema(schema)
         for speculation in (True, False):
-            structurer.structure(texts[0], checked, adapter="none", speculation=speculation)  # warm: grammar, prefix
+            structurer.structure(texts[0], checked, adapter="none", speculation=speculation,  # warm: grammar, prefix
+                                 max_tokens=max_tokens)
             latencies, tokens, decode_s, passes, valid = [], 0, 0.0, 0, 0
+            finish: dict[str, int] = {}
+            sample = ""
             for _ in range(repeats):
                 for text in texts:
-                    result = structurer.structure(text, checked, adapter="none", speculation=speculation)
+                    result = structurer.structure(text, checked, adapter="none", speculation=speculation,
+                                                  max_tokens=max_tokens)
                     latencies.append(result.timings.total_ms)
                     tokens += result.usage.completion_tokens
                     decode_s += (result.timings.generate_ms - result.timings.prefill_ms) / 1000
                     passes += result.usage.forward_passes
                     valid += result.valid
+                    finish[result.finish_reason] = finish.get(result.finish_reason, 0) + 1
+                    sample = sample or result.output[:400]
             total_s = sum(latencies) / 1000
             results.append({
                 "schema": label, "speculation": speculation, "requests": len(latencies),
@@ -593,7 +603,7 @@ def decoding_speed(structurer: Any, repeats: int) -> list[dict[str, Any]]:
                 "decode_tokens_per_s": round(tokens / decode_s, 1) if decode_s else None,
                 "forward_passes_per_request": round(passes / len(latencies), 1),
                 "latency_p50_ms": round(pct(latencies, 50), 1), "latency_p95_ms": round(pct(latencies, 95), 1),
-                "valid": valid, "load": loadavg()})
+                "valid": valid, "finish_reasons": finish, "sample_output": sample, "load": loadavg()})
             print(f"  {label} speculation={'on' if speculation else 'off'}: "
                   f"{results[-1]['tokens_per_s']} tok/s, p50 {results[-1]['latency_p50_ms']} ms", flush=True)
     return results
@@ -678,6 +688,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile-limit", type=int, default=0,
                         help="compile only the first N suite schemas per backend (0: all)")
     parser.add_argument("--backends", default=",".join(BACKEND_NAMES), help="backends for the compile table")
+    parser.add_argument("--outlines-limit", type=int, default=120,
+                        help="outlines_core compiles only the first N schemas (its regex->DFA build takes seconds "
+                             "to minutes on some suite schemas; 0: all)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: SLOT_THREADS / one per core); on a busy machine 1 avoids "
+                             "thread oversubscription")
+    parser.add_argument("--skip-decoding", action="store_true", help="skip the 3-/15-field decoding section")
+    parser.add_argument("--texts", type=int, default=5, help="texts per schema in the decoding section (1-5)")
+    parser.add_argument("--max-tokens", type=int, default=None,
+                        help="max_tokens per decoding request (default: the service default, 512)")
     parser.add_argument("--refusals-only", action="store_true",
                         help="only regenerate tests/data/grammar_suite_refusals.json")
     args = parser.parse_args(argv)
@@ -685,8 +705,17 @@ def main(argv: list[str] | None = None) -> int:
     from slot.config import Settings
 
     settings = Settings.from_env(home=os.environ.get("SLOT_HOME") or None).replace(adapter="none")
+    if args.threads is not None:
+        settings = settings.replace(threads=args.threads)
+
+    def save() -> None:  # after every section, so a long run that is cut short keeps what it measured
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(numbers, indent=1) + "\n", encoding="utf-8")
+
     numbers: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_at_start": loadavg(),
-                                           "started": time.strftime("%Y-%m-%d %H:%M:%S")}}
+                                           "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                           "threads": settings.threads, "args": vars(args) | {"out": str(args.out)}}}
     print(f"load average at start: {numbers['machine']['load_at_start']} on {os.cpu_count()} CPUs", flush=True)
 
     if not args.refusals_only and not args.skip_cold:
@@ -709,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\ngrammar suite walk (llguidance, real tokenizer) ...", flush=True)
     numbers["grammar_suite"] = write_refusals(structurer)
+    save()
     s = numbers["grammar_suite"]["summary"]
     table("Grammar soundness on the JSON-Schema-Test-Suite (llguidance)", ["measure", "value"], [
         ["test cases / compiled", f"{s['cases']} / {s['compiled']}"],
@@ -726,27 +756,34 @@ def main(argv: list[str] | None = None) -> int:
         schemas = schemas[: args.compile_limit]
     numbers["compile"] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        print(f"compiling {len(schemas)} suite schemas with {backend} ...", flush=True)
-        entry = compile_times(structurer.engine.model_dir, structurer.engine.vocab_size, schemas, backend,
+        subset = schemas[: args.outlines_limit] if backend == "outlines_core" and args.outlines_limit else schemas
+        print(f"compiling {len(subset)} suite schemas with {backend} ...", flush=True)
+        entry = compile_times(structurer.engine.model_dir, structurer.engine.vocab_size, subset, backend,
                               args.compile_timeout)
         if backend == DEFAULT_BACKEND:  # a hit is an LRU lookup, the same for every backend
             entry.update(cache_hit_times(structurer, schemas, backend))
         entry["load"] = loadavg()
         numbers["compile"].append(entry)
-    table("Grammar compile time over suite schemas (ms; cache hit in us)",
-          ["backend", "schemas", "ok", "refused", "timeouts", "p50", "p95", "p50+mask", "p95+mask", "hit p50 us",
-           "init ms"],
-          [[e["backend"], e["schemas"], e["compiled"], e["refused"], e["timeouts"], e.get("compile_p50_ms", "-"),
-            e.get("compile_p95_ms", "-"), e.get("with_first_mask_p50_ms", "-"), e.get("with_first_mask_p95_ms", "-"),
-            e.get("hit_p50_us", "-"), e["backend_init_ms"]] for e in numbers["compile"]])
+        save()
+    if numbers["compile"]:
+        table("Grammar compile time over suite schemas (ms; cache hit in us)",
+              ["backend", "schemas", "ok", "refused", "timeouts", "p50", "p95", "p50+mask", "p95+mask",
+               "hit p50 us", "init ms"],
+              [[e["backend"], e["schemas"], e["compiled"], e["refused"], e["timeouts"], e.get("compile_p50_ms", "-"),
+                e.get("compile_p95_ms", "-"), e.get("with_first_mask_p50_ms", "-"),
+                e.get("with_first_mask_p95_ms", "-"), e.get("hit_p50_us", "-"), e["backend_init_ms"]]
+               for e in numbers["compile"]])
 
-    print("\ndecoding speed ...", flush=True)
-    numbers["decoding"] = decoding_speed(structurer, args.repeats)
-    table("Decoding (base model, greedy, llguidance)",
-          ["schema", "speculation", "requests", "tok/req", "tok/s", "passes/req", "p50 ms", "p95 ms", "valid"],
-          [[d["schema"], "on" if d["speculation"] else "off", d["requests"], d["tokens_per_request"],
+    if not args.skip_decoding:
+        print("\ndecoding speed ...", flush=True)
+        numbers["decoding"] = decoding_speed(structurer, args.repeats, args.texts, args.max_tokens)
+        save()
+    if "decoding" in numbers:
+        table("Decoding (base model, greedy, llguidance)",
+              ["schema", "speculation", "requests", "tok/req", "tok/s", "passes/req", "p50 ms", "p95 ms", "valid"],
+              [[d["schema"], "on" if d["speculation"] else "off", d["requests"], d["tokens_per_request"],
             d["tokens_per_s"], d["forward_passes_per_request"], d["latency_p50_ms"], d["latency_p95_ms"],
-            f"{d['valid']}/{d['requests']}"] for d in numbers["decoding"]])
+                f"{d['valid']}/{d['requests']}"] for d in numbers["decoding"]])
 
     print(f"\nE2E baseline on {args.rows} rows ...", flush=True)
     numbers["e2e"] = e2e_baseline(structurer, args.rows)
@@ -762,9 +799,8 @@ def main(argv: list[str] | None = None) -> int:
 
     numbers["machine"]["load_at_end"] = loadavg()
     print(f"\nload average at end: {numbers['machine']['load_at_end']}")
+    save()
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(numbers, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
 

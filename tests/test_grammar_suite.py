@@ -233,10 +233,8 @@ def test_load_schema_never_crashes_on_the_suite(suite_run):
     assert not crashes, [f"{r.file}: {r.case}: {r.message}" for r in crashes]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in slot/grammar/llguidance.py LLGuidanceBackend.compile: boolean "
-                   "schemas and integers beyond 64 bits raise a bare ValueError from llguidance instead of a "
-                   "SchemaError (see grammar_suite_refusals.json, 'uncaught ValueError' categories)")
 def test_grammar_compiler_refuses_with_slot_errors_only(suite_run):
+    """Boolean root schemas and 64-bit-overflowing bounds once raised a bare ValueError (fixed in a860573)."""
     crashes = [f"{r.file}: {r.case}: {r.category}" for r in suite_run.refusals if r.unexpected]
     assert not crashes, crashes
 
