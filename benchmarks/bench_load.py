@@ -228,10 +228,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "max": round(ordered[-1], 4), "mean": round(statistics.fmean(ordered), 4)}
 
 
-def one_call(client: Any, index: int, text: str, max_tokens: int, timeout: float) -> Call:
+def one_call(client: Any, index: int, text: str, max_tokens: int, timeout: float, started: float | None = None) -> Call:
     from slot.client import SlotClientError
 
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     try:
         result = client.structure(text, RESTAURANT, max_tokens=max_tokens, timeout=timeout)
         code, message = "OK", result.finish_reason
@@ -290,6 +290,9 @@ class DrainReport:
     clients: int
     sigterm_after_s: float
     drain_s: float | None
+    """SIGTERM -> process exit, measured by the client side."""
+    server_drain_s: float | None
+    """The server's own 'stopped' log line: SIGTERM -> grpc server stopped (the rest is process teardown)."""
     exit_code: int | None
     by_status: dict[str, int]
     in_flight_at_sigterm: int
@@ -313,9 +316,10 @@ def run_drain(server: ServerProcess, *, clients: int = 16, sigterm_after_s: floa
         rng = random.Random(100 + index)
         with SlotClient(server.target, token=token, retry=RetryPolicy(attempts=1)) as client:
             while not stop.is_set():
+                began = time.perf_counter()
                 with lock:
-                    open_calls[index] = time.perf_counter()
-                call = one_call(client, index, rng.choice(TEXTS), max_tokens, call_timeout)
+                    open_calls[index] = began
+                call = one_call(client, index, rng.choice(TEXTS), max_tokens, call_timeout, started=began)
                 with lock:
                     open_calls.pop(index, None)
                     calls.append(call)
@@ -344,8 +348,13 @@ def run_drain(server: ServerProcess, *, clients: int = 16, sigterm_after_s: floa
             flight[call.code] += 1
     after = [call.ended - term_at for call in calls if call.ended >= term_at]
     expected = ("OK", "UNAVAILABLE", "RESOURCE_EXHAUSTED")
+    server_drain = None
+    for line in server.log_text().splitlines():
+        if '"event": "stopped"' in line:
+            server_drain = json.loads(line).get("drain_s")
     return DrainReport(clients=clients, sigterm_after_s=sigterm_after_s,
-                       drain_s=round(drain_s, 3) if drain_s is not None else None, exit_code=exit_code,
+                       drain_s=round(drain_s, 3) if drain_s is not None else None, server_drain_s=server_drain,
+                       exit_code=exit_code,
                        by_status=dict(Counter(call.code for call in calls)), in_flight_at_sigterm=len(in_flight),
                        in_flight_outcomes=dict(flight), hung_calls=hung,
                        unexpected=[f"{c.code}: {c.message}" for c in calls if c.code not in expected],
@@ -368,7 +377,8 @@ def print_table(load: LoadReport, drain: DrainReport | None) -> None:
     ]
     if drain is not None:
         rows += [
-            ("SIGTERM drain time", f"{drain.drain_s} s (exit code {drain.exit_code})"),
+            ("SIGTERM drain time", f"{drain.drain_s} s to process exit (exit code {drain.exit_code}); "
+                                   f"grpc server stopped after {drain.server_drain_s} s"),
             ("calls in flight at SIGTERM", f"{drain.in_flight_at_sigterm}: "
                                            + ", ".join(f"{k}={v}" for k, v in sorted(drain.in_flight_outcomes.items()))),
             ("drain phase calls by status", ", ".join(f"{k}={v}" for k, v in sorted(drain.by_status.items()))),

@@ -23,7 +23,8 @@ from tests.hardening.conftest import RESTAURANT, TEXT, health_status, start_serv
 pytestmark = pytest.mark.model
 
 NO_RETRY = RetryPolicy(attempts=1)
-PATIENT = RetryPolicy(attempts=16, initial_backoff_s=0.2, max_backoff_s=3.0)
+# retries must outlast a restart, model load included (minutes on a busy 2-core box)
+PATIENT = RetryPolicy(attempts=60, initial_backoff_s=0.2, max_backoff_s=5.0)
 LONG = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}, "minItems": 200}},
         "required": ["items"]}
 
@@ -248,7 +249,8 @@ def test_sigterm_during_load_drains_cleanly(bench, capsys):
         print(f"\n[sigterm] drain {drain.drain_s} s, exit {drain.exit_code}, in flight {drain.in_flight_at_sigterm} "
               f"-> {drain.in_flight_outcomes}, all calls {drain.by_status}, hung {drain.hung_calls}")
     assert drain.exit_code == 0
-    assert drain.drain_s is not None and drain.drain_s < 20 + 5
+    # k8s/base: terminationGracePeriodSeconds 40 = preStop 5 + grace 20 + 15 margin; exit before the SIGKILL
+    assert drain.drain_s is not None and drain.drain_s < 20 + 15
     assert drain.hung_calls == 0
     assert drain.unexpected == [], drain.unexpected[:5]
     assert set(drain.in_flight_outcomes) <= {"OK", "UNAVAILABLE"}
@@ -332,7 +334,8 @@ def test_kill9_and_restart_sdk_retries_succeed(bench, capsys):
     second.stop()
     first.stop()
     with capsys.disabled():
-        print(f"\n[kill -9] the SDK call succeeded {result.get('after_s', -1):.1f} s after the kill")
+        outcome = "succeeded" if "output" in result else f"failed ({result.get('error')})"
+        print(f"\n[kill -9] the SDK call {outcome} {result.get('after_s', -1):.1f} s after the kill")
     assert not caller.is_alive()
     assert "error" not in result, result.get("error")
     assert result["output"] == before
@@ -342,14 +345,15 @@ def test_kill9_and_restart_sdk_retries_succeed(bench, capsys):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="BUG: max_text_chars bounds characters, not tokens: 32,000 characters of rare "
-                                       "Unicode are ~124k tokens (the model's context is 8,192) and the prefill is one "
-                                       "uninterruptible forward pass that ignores the deadline and blocks the engine")
+                                       "Unicode are ~124k tokens (the model's context is 8,192); the prefill materializes "
+                                       "a 124k x 124k causal mask (15.3 GB): INTERNAL under the test's 8 GB cap, the OOM "
+                                       "killer without one; the prefill is also uninterruptible by deadlines")
 def test_a_prompt_beyond_the_context_is_refused_or_bounded(bench, capsys):
     import random
 
     rng = random.Random(0)
     hostile = "".join(chr(rng.randrange(0x10000, 0x1FFFF)) for _ in range(32_000))  # within max_text_chars
-    server = bench.ServerProcess(max_concurrency=2, max_queue=16, memory_limit_bytes=None)
+    server = bench.ServerProcess(max_concurrency=2, max_queue=16, memory_limit_bytes=8 << 30)  # never the OOM killer
     server.start()
     try:
         with SlotClient(server.target, retry=NO_RETRY, timeout=15) as client:
@@ -375,3 +379,37 @@ def test_a_prompt_beyond_the_context_is_refused_or_bounded(bench, capsys):
         print(f"\n[huge prompt] {outcome} after {refused_in:.1f} s; next normal call took {next_call:.1f} s")
     assert outcome == "INVALID_ARGUMENT"
     assert next_call < 20
+
+
+# -- grammar compilation: a timed-out compile must not starve the others ---------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="BUG: GrammarCache abandons a timed-out compile but its thread keeps running "
+                                       "in the 2-worker compile pool; two hostile schemas occupy both workers and every "
+                                       "new schema (any backend) is then refused as 'took longer than N s'")
+def test_compile_timeouts_do_not_starve_other_schemas(bench, capsys):
+    hostile = [{"type": "object", "properties": {"s": {"type": "string", "pattern": f"^(a|b)*a(a|b){{{n}}}$"}},
+                "required": ["s"]} for n in (13, 14)]
+    server = bench.ServerProcess(compile_timeout_s=3.0)
+    server.start()
+    try:
+        with SlotClient(server.target, retry=NO_RETRY, timeout=60) as client:
+            for schema in hostile:
+                started = time.perf_counter()
+                with pytest.raises(SlotClientError) as caught:
+                    client.validate_schema(schema, grammar_backend="outlines_core")
+                assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+                assert time.perf_counter() - started < 3.0 + 2
+            started = time.perf_counter()
+            try:
+                client.validate_schema({"type": "object", "properties": {"fresh": {"type": "integer"}}})
+                outcome = "OK"
+            except SlotClientError as exc:
+                outcome = f"{exc.code.name}: {exc}"
+            seconds = time.perf_counter() - started
+    finally:
+        server.signal(signal.SIGKILL)  # the abandoned compile threads would keep the CPU busy for minutes
+        server.stop()
+    with capsys.disabled():
+        print(f"\n[compile pool] a trivial new schema after two compile timeouts: {outcome} in {seconds:.2f} s")
+    assert outcome == "OK"
