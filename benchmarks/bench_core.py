@@ -165,6 +165,8 @@ _LOAD_RULES: list[tuple[str, str, str, str]] = [
      "a subschema $id starts a new resource; SLOT keeps one document and one base URI"),
     (r"unsupported \$schema", "custom meta-schema", "$schema",
      "only the standard meta-schemas (2020-12, 2019-09, 7, 6, 4) are known; custom ones would have to be fetched"),
+    (r"regex syntax SLOT cannot check", "pattern outside Python's regex dialect", "pattern",
+     "post-validation checks patterns with Python's re (e.g. no \\p{...} classes); refused so it cannot crash"),
     (r"violates the meta-schema", "meta-schema violation", "",
      "the schema is not valid against its meta-schema"),
     (r"reference cycle", "$ref cycle on the same instance", "$ref",

@@ -183,12 +183,30 @@ def _check_structure(document: Any, limits: Limits) -> None:
             if not isinstance(ref, str) or not ref.startswith("#"):
                 raise UnsupportedSchemaError(f"only local references ('#/...') are allowed, got {ref!r}; "
                                              "SLOT never fetches remote schemas", path=f"{path}/$ref", keyword="$ref")
+        _check_patterns(node, path)
         identifier = node.get("$id")
         if isinstance(identifier, str) and "#" not in identifier and path:
             raise UnsupportedSchemaError("$id in a subschema (a new base URI) is not supported",
                                          path=f"{path}/$id", keyword="$id")
         for sub, sub_path in _subschemas(node, path):
             stack.append((sub, sub_path, depth + 1))
+
+
+def _check_patterns(node: dict[str, Any], path: str) -> None:
+    """Regexes must compile with Python's re: post-validation (jsonschema) checks the output with it."""
+    import re
+
+    patterns = [(node["pattern"], f"{path}/pattern", "pattern")] if isinstance(node.get("pattern"), str) else []
+    if isinstance(node.get("patternProperties"), dict):
+        patterns += [(key, f"{path}/patternProperties/{_escape(key)}", "patternProperties")
+                     for key in node["patternProperties"]]
+    for pattern, where, keyword in patterns:
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise UnsupportedSchemaError(f"{keyword} {pattern!r} uses regex syntax SLOT cannot check after decoding "
+                                         f"({exc}); rewrite it without constructs such as \\p{{...}}",
+                                         path=where, keyword=keyword) from None
 
 
 def _check_refs(document: dict[str, Any]) -> None:
