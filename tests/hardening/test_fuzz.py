@@ -3,7 +3,8 @@
 Every generated request is malformed or hostile, or valid but cheap (max_tokens <= 8). The run passes only
 if no request crashes the server, every answer is a documented status, no remote schema is ever fetched,
 and a normal request afterwards gives the same output as before the run. Outcome counts by status code are
-printed (``-s`` not needed) and, when ``SLOT_FUZZ_REPORT`` names a file, written there as JSON.
+printed (``-s`` not needed) and, when ``SLOT_FUZZ_REPORT`` names a file, written there as JSON
+(``SLOT_FUZZ_PROGRESS``: a file rewritten every 100 requests with the counts so far).
 
     SLOT_HOME=/tmp/slothome .venv/bin/python -m pytest tests/hardening/test_fuzz.py -q            # 300 requests
     SLOT_HOME=/tmp/slothome .venv/bin/python -m pytest tests/hardening/test_fuzz.py -q -m slow    # 5,000 requests
@@ -257,6 +258,10 @@ def _run_structured(server: Any, examples: int, capsys: Any, label: str, derando
         assert not fuzzer.bad, fuzzer.bad[-1]
         if sent["n"] % 100 == 0:
             assert server.thread.is_alive() and health_status(server.target) == "SERVING"
+            progress = os.environ.get("SLOT_FUZZ_PROGRESS")
+            if progress:  # partial counts survive an interrupted long run
+                with open(progress, "w", encoding="utf-8") as handle:
+                    json.dump(fuzzer.report(label + " (in progress)"), handle)
 
     try:
         one()

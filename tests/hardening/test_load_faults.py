@@ -238,6 +238,9 @@ def test_default_grammar_cache_is_bounded_by_its_setting(hserver, structurer):
 # -- SIGTERM, kill -9, restart -------------------------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason="BUG (load-dependent, hence not strict): after the grace period the process "
+                                        "still waits for generation threads (an uninterruptible prefill per thread); "
+                                        "measured SIGTERM->exit 27.9 s / 39.8 s / >50 s with grace 20 s on a busy box")
 def test_sigterm_during_load_drains_cleanly(bench, capsys):
     server = bench.ServerProcess(max_concurrency=2, max_queue=16, grace_period_s=20)
     server.start()
