@@ -1,0 +1,537 @@
+"""Benchmark structured decoding on the CPU: outlines + transformers (the "OT" setting) against the SLOT engine
+with each of its features off and on (issue 6).
+
+Rows (same for every configuration): every ``--e2e-step``-th row of the shared E2E dev file (``--e2e-rows``
+of them) and ``--synthetic-rows`` synthetic rows with nested schemas (meta.complexity in nested, arrays,
+refs, comprehensive) from ``python -m data_synthesis generate --n 400 --seed 5 --out DIR``, spread evenly.
+
+Configurations, run one after the other on each row (so a change of machine load hits all of them alike):
+
+- ``OT``: ``outlines.Generator(outlines.from_transformers(model, tokenizer),
+  outlines.types.JsonSchema(schema), backend="llguidance")`` called with the very prompt text the engine
+  renders (``slot.prompt.render(...).full``), greedy, ``max_new_tokens``; compact JSON whitespace, through
+  llguidance's ``x-guidance`` option (the same grammar the engine compiles);
+- the engine (``Structurer.structure``) with: ``plain`` (no speculation, no prefix cache),
+  ``+prefix cache``, ``+speculation`` (grammar fast-forward + copy drafts, no prefix cache), ``all on``, and
+  ``all on bf16`` (``dtype="bfloat16"``).
+
+Per configuration and row set: p50/p95 request latency, output tokens/s, decoding forward passes per output
+token (the prompt prefill not counted), shares of output tokens forced by the grammar and copied from the
+input, agreement with OT (same JSON after json.loads; same text) and with the plain engine, and the
+*floor*: one forward pass over the prompt + output ids of the row (no cache), timed on the same model.
+Then throughput with 1, 4 and 8 concurrent callers of ``Structurer.structure`` (all on, fp32).
+
+    .venv/bin/python benchmarks/bench_decoding.py --out benchmarks/results/decoding.json
+
+``--e2e-rows 3 --synthetic-rows 2`` makes a smoke run. The table goes to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+E2E = Path("/work/shared/data/e2e/e2e_dev_slot.jsonl")
+NESTED = ("nested", "arrays", "refs", "comprehensive")
+SYNTH_N, SYNTH_SEED = 400, 5
+OT = "OT (outlines 1.3.3 + transformers)"
+PLAIN, PREFIX, SPEC, ALL, ALL_BF16 = "plain", "+prefix cache", "+speculation", "all on", "all on bf16"
+ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
+    # name: which engine (cold = prefix_cache_mb=0, warm = default budget, bf16 = warm in bfloat16), speculation.
+    # The two prefix-cache configurations without bf16 get an engine each, so each sees the stream of rows once
+    # (the first row of a schema misses, the next ones hit) instead of one warming the cache for the other.
+    PLAIN: {"engine": "cold", "speculation": False},
+    PREFIX: {"engine": "warm_nospec", "speculation": False},
+    SPEC: {"engine": "cold", "speculation": True},
+    ALL: {"engine": "warm", "speculation": True},
+    ALL_BF16: {"engine": "bf16", "speculation": True},
+}
+CONFIGS = [OT, *ENGINE_CONFIGS]
+TARGETS = {
+    "speedup": "p50 latency >= 5x lower than OT, identical JSON on >= 99% of rows",
+    "passes_e2e": "<= 0.5 forward passes per output token on E2E",
+    "passes_synthetic": "<= 0.35 forward passes per output token on synthetic",
+    "floor": "p50 latency <= 3x the one-pass floor",
+    "concurrency": "throughput with 8 concurrent requests >= 3x one",
+}
+
+
+@dataclass
+class Row:
+    id: str
+    set: str
+    """'e2e' or 'synthetic'."""
+    text: str
+    schema: dict[str, Any]
+
+
+# -- rows -------------------------------------------------------------------------------------------
+
+
+def e2e_rows(count: int, step: int = 23, path: Path = E2E) -> list[Row]:
+    """Every ``step``-th row of the E2E dev file, ``count`` of them."""
+    rows: list[Row] = []
+    with open(path, encoding="utf-8") as handle:
+        for index, line in enumerate(handle):
+            if len(rows) >= count:
+                break
+            if index % step == 0:
+                data = json.loads(line)
+                rows.append(Row(data["id"], "e2e", data["input_text"], data["json_schema"]))
+    return rows
+
+
+def synthetic_rows(count: int, folder: Path, *, n: int = SYNTH_N, seed: int = SYNTH_SEED) -> list[Row]:
+    """``count`` nested-schema rows (spread evenly) from a data-synthesis run, generated into ``folder`` once."""
+    if count <= 0:
+        return []
+    if not (folder / "train.jsonl").is_file():
+        subprocess.run([sys.executable, "-m", "data_synthesis", "generate", "--n", str(n), "--seed", str(seed),
+                        "--out", str(folder), "--no-progress"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    candidates: list[dict[str, Any]] = []
+    for split in ("train", "validation", "test"):
+        with open(folder / f"{split}.jsonl", encoding="utf-8") as handle:
+            candidates += [json.loads(line) for line in handle]
+    candidates = sorted((r for r in candidates if r.get("meta", {}).get("complexity") in NESTED),
+                        key=lambda r: r["id"])
+    if count < len(candidates):
+        candidates = [candidates[i * len(candidates) // count] for i in range(count)]
+    return [Row(r["id"], "synthetic", r["input_text"], r["json_schema"]) for r in candidates]
+
+
+# -- runners ----------------------------------------------------------------------------------------
+
+
+def load_structurers(home: str, *, threads: int = 0,
+                     which: tuple[str, ...] = ("cold", "warm", "warm_nospec", "bf16")) -> dict[str, Any]:
+    """The engines the configurations need: cold (prefix cache off), warm and warm_nospec (default budget),
+    bf16 (default budget, bfloat16)."""
+    from slot.config import Settings
+    from slot.structurer import Structurer
+
+    base = Settings.from_env(home=home, adapter="none", threads=threads)
+    variants = {"cold": base.replace(prefix_cache_mb=0), "warm": base, "warm_nospec": base,
+                "bf16": base.replace(dtype="bfloat16")}
+    return {name: Structurer.from_settings(variants[name], progress=False) for name in which}
+
+
+def compact_schema_text(schema: dict[str, Any] | bool) -> str:
+    """The schema text given to outlines: llguidance's option for compact JSON (no free whitespace) added,
+    which is the grammar the engine compiles too (slot.grammar.llguidance)."""
+    if isinstance(schema, dict):
+        options = dict(schema.get("x-guidance", {}), whitespace_flexible=False)
+        schema = {**schema, "x-guidance": options}
+    return json.dumps(schema, ensure_ascii=False)
+
+
+class OutlinesRunner:
+    """The OT path: outlines' transformers model + JSON-schema Generator with the llguidance backend."""
+
+    def __init__(self, model_dir: Path) -> None:
+        import outlines
+
+        from slot.models import load
+
+        self.outlines = outlines
+        self.hf_model, self.tokenizer = load(model_dir, dtype="float32")
+        self.model = outlines.from_transformers(self.hf_model, self.tokenizer)
+        # The prompt handed over is already rendered with the chat template (slot.prompt.render(...).full);
+        # outlines would wrap a plain string in the template a second time.
+        self.model.type_adapter.has_chat_template = False
+        self.eos_ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
+        self._generators: dict[str, Any] = {}
+        self._local = threading.local()
+        generate = self.hf_model.generate
+
+        def capturing_generate(*args: Any, **kwargs: Any) -> Any:
+            out = generate(*args, **kwargs)
+            self._local.last = (out, kwargs["input_ids"].shape[1])
+            return out
+
+        self.hf_model.generate = capturing_generate  # to count the generated ids outlines decodes
+
+    def generator(self, schema: dict[str, Any]) -> Any:
+        text = compact_schema_text(schema)
+        if text not in self._generators:
+            self._generators[text] = self.outlines.Generator(
+                self.model, self.outlines.types.JsonSchema(text), backend="llguidance")
+        return self._generators[text]
+
+    def run(self, prompt_text: str, schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+        generator = self.generator(schema)
+        started = time.perf_counter()
+        output = generator(prompt_text, max_new_tokens=max_tokens, do_sample=False)
+        ms = (time.perf_counter() - started) * 1000
+        ids, prompt_len = self._local.last
+        generated = ids[0, prompt_len:].tolist()
+        stopped = bool(generated) and generated[-1] in self.eos_ids
+        tokens = len(generated) - int(stopped)
+        # HF generate: one pass per generated id, the first of them is the prefill
+        return {"ms": ms, "output": output, "tokens": tokens, "passes": max(len(generated) - 1, 0), "forced": 0,
+                "copied": 0, "prompt_tokens": prompt_len, "cached_prompt_tokens": 0,
+                "finish": "stop" if stopped else "length"}
+
+
+def run_engine(structurer: Any, row: Row, *, speculation: bool, max_tokens: int) -> dict[str, Any]:
+    """One request through the whole service path, timed from the caller's side."""
+    started = time.perf_counter()
+    result = structurer.structure(row.text, row.schema, speculation=speculation, max_tokens=max_tokens,
+                                  grammar_backend="llguidance")
+    ms = (time.perf_counter() - started) * 1000
+    usage = result.usage
+    return {"ms": ms, "output": result.output, "tokens": usage.completion_tokens, "passes": usage.forward_passes,
+            "forced": usage.forced_tokens, "copied": usage.copied_tokens, "prompt_tokens": usage.prompt_tokens,
+            "cached_prompt_tokens": usage.cached_prompt_tokens, "finish": result.finish_reason,
+            "prefill_ms": result.timings.prefill_ms, "generate_ms": result.timings.generate_ms,
+            "grounding_ms": result.timings.grounding_ms}
+
+
+def prompt_of(structurer: Any, row: Row) -> Any:
+    """The rendered prompt (text and ids) the engine builds for a row."""
+    from slot.prompt import encode, render
+
+    schema = structurer.load_schema(row.schema)
+    prompt = render(structurer.engine.tokenizer, schema.canonical, row.text)
+    return prompt, encode(structurer.engine.tokenizer, prompt)
+
+
+def reset_prefix_cache(structurer: Any) -> None:
+    """Empty an engine's prefix cache (same budget)."""
+    from slot.engine.prefix_cache import PrefixCache
+
+    structurer.engine.prefix_cache = PrefixCache(structurer.engine.prefix_cache.budget)
+
+
+def floor_ms(model: Any, ids: list[int], repeats: int = 2) -> float:
+    """The time of one forward pass over ``ids`` (no cache, last logits only); the best of ``repeats``."""
+    import torch
+
+    best = float("inf")
+    with torch.inference_mode():
+        tensor = torch.tensor([ids])
+        for _ in range(repeats):
+            started = time.perf_counter()
+            model(input_ids=tensor, use_cache=False, logits_to_keep=1)
+            best = min(best, (time.perf_counter() - started) * 1000)
+    return best
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+def run_rows(rows: list[Row], structurers: dict[str, Any], outlines_runner: OutlinesRunner | None, *,
+             configs: list[str], max_tokens: int, log: Callable[[str], None] = lambda s: None,
+             on_record: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Every configuration on every row (configurations interleaved per row); records with the floors."""
+    reference = next(iter(structurers.values()))
+    records: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for index, row in enumerate(rows):
+        prompt, prompt_ids = prompt_of(reference, row)
+        record: dict[str, Any] = {"id": row.id, "set": row.set, "prompt_tokens": len(prompt_ids.ids), "runs": {}}
+        for config in configs:
+            if config == OT:
+                if outlines_runner is None:
+                    continue
+                record["runs"][config] = outlines_runner.run(prompt.full, row.schema, max_tokens)
+            else:
+                spec = ENGINE_CONFIGS[config]
+                record["runs"][config] = run_engine(structurers[spec["engine"]], row, speculation=spec["speculation"],
+                                                    max_tokens=max_tokens)
+        # the floor: one pass over prompt + output ids (the output of the first engine configuration run)
+        engine_runs = [c for c in configs if c in ENGINE_CONFIGS and c in record["runs"]]
+        output = record["runs"][engine_runs[0]]["output"] if engine_runs else record["runs"][OT]["output"]
+        output_ids = reference.engine.tokenizer.encode(output, add_special_tokens=False)
+        ids = prompt_ids.ids + output_ids
+        record["floor_tokens"] = len(ids)
+        record["floor_ms"] = {}
+        for name, structurer in structurers.items():
+            dtype = structurer.engine.dtype
+            if dtype not in record["floor_ms"]:
+                record["floor_ms"][dtype] = floor_ms(structurer.engine.model, ids)
+        records.append(record)
+        if on_record is not None:
+            on_record(records)
+        times = " ".join(f"{c.split()[0] if c == OT else c}={r['ms']:.0f}" for c, r in record["runs"].items())
+        log(f"[{index + 1}/{len(rows)} {time.perf_counter() - started:.0f}s] {row.id} ({row.set}) "
+            f"prompt={len(prompt_ids.ids)} out={record['runs'][engine_runs[0]]['tokens'] if engine_runs else '?'} "
+            f"ms: {times} floor={record['floor_ms']}")
+    return records
+
+
+def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tokens: int,
+                log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
+    """Requests/s and output tokens/s with N threads calling ``structure`` on the same list of rows."""
+    results = []
+    for count in workers:
+        latencies: list[float] = []
+        tokens = 0
+        lock = threading.Lock()
+
+        def one(row: Row) -> None:
+            nonlocal tokens
+            run = run_engine(structurer, row, speculation=True, max_tokens=max_tokens)
+            with lock:
+                latencies.append(run["ms"])
+                tokens += run["tokens"]
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            list(pool.map(one, rows))
+        wall = time.perf_counter() - started
+        results.append({"workers": count, "requests": len(rows), "wall_s": wall, "requests_per_s": len(rows) / wall,
+                        "output_tokens_per_s": tokens / wall, "p50_ms": percentile(latencies, 50),
+                        "p95_ms": percentile(latencies, 95)})
+        log(f"concurrency {count}: {len(rows) / wall:.2f} req/s, {tokens / wall:.1f} tok/s in {wall:.1f}s")
+    return results
+
+
+# -- summaries --------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default); nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return ("ok", json.loads(text))
+    except ValueError:
+        return ("invalid", text)
+
+
+def summarize(records: list[dict[str, Any]], configs: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per row set ('e2e', 'synthetic', 'all') and configuration: the reported metrics."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for set_name in ("e2e", "synthetic", "all"):
+        rows = [r for r in records if set_name in ("all", r["set"])]
+        if not rows:
+            continue
+        out[set_name] = {}
+        for config in configs:
+            runs = [(r, r["runs"][config]) for r in rows if config in r["runs"]]
+            if not runs:
+                continue
+            ms = [run["ms"] for _, run in runs]
+            tokens = sum(run["tokens"] for _, run in runs)
+            dtype = "bfloat16" if config == ALL_BF16 else "float32"
+            floors = [r["floor_ms"].get(dtype, r["floor_ms"].get("float32")) for r, _ in runs]
+            summary = {
+                "rows": len(runs), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
+                "mean_ms": statistics.fmean(ms), "output_tokens": tokens,
+                "output_tokens_per_s": tokens / (sum(ms) / 1000) if sum(ms) else 0.0,
+                "passes_per_token": sum(run["passes"] for _, run in runs) / tokens if tokens else float("nan"),
+                "forced_share": sum(run["forced"] for _, run in runs) / tokens if tokens else 0.0,
+                "copied_share": sum(run["copied"] for _, run in runs) / tokens if tokens else 0.0,
+                "cached_prompt_share": (sum(run["cached_prompt_tokens"] for _, run in runs)
+                                        / max(1, sum(run["prompt_tokens"] for _, run in runs))),
+                "finish_length": sum(run["finish"] == "length" for _, run in runs),
+                "floor_dtype": dtype, "floor_p50_ms": percentile(floors, 50), "floor_p95_ms": percentile(floors, 95),
+                "p50_over_floor": percentile(ms, 50) / percentile(floors, 50),
+                "median_row_over_floor": percentile([run["ms"] / f for (_, run), f in zip(runs, floors)], 50),
+            }
+            for other, label in ((OT, "ot"), (PLAIN, "plain")):
+                pairs = [(run, r["runs"][other]) for r, run in runs if other in r["runs"]]
+                if pairs and other != config:
+                    summary[f"json_equal_{label}"] = sum(_parsed(a["output"]) == _parsed(b["output"])
+                                                         for a, b in pairs) / len(pairs)
+                    summary[f"text_equal_{label}"] = sum(a["output"] == b["output"] for a, b in pairs) / len(pairs)
+            out[set_name][config] = summary
+        if OT in out[set_name]:
+            for config, summary in out[set_name].items():
+                summary["speedup_p50_vs_ot"] = out[set_name][OT]["p50_ms"] / summary["p50_ms"]
+    return out
+
+
+def verdicts(summary: dict[str, Any], conc: list[dict[str, Any]], config: str = ALL) -> list[dict[str, Any]]:
+    """Each issue target against the measurement for ``config`` (the engine default: all on, fp32)."""
+    checks: list[dict[str, Any]] = []
+    for set_name in ("e2e", "synthetic"):
+        s = summary.get(set_name, {}).get(config)
+        if s is None:
+            continue
+        if "speedup_p50_vs_ot" in s:
+            ok = s["speedup_p50_vs_ot"] >= 5 and s.get("json_equal_ot", 0) >= 0.99
+            checks.append({"target": TARGETS["speedup"], "set": set_name, "ok": ok,
+                           "measured": f"{s['speedup_p50_vs_ot']:.2f}x, JSON = OT on {100 * s['json_equal_ot']:.1f}%"})
+        limit = 0.5 if set_name == "e2e" else 0.35
+        checks.append({"target": TARGETS[f"passes_{set_name}"], "set": set_name,
+                       "ok": s["passes_per_token"] <= limit, "measured": f"{s['passes_per_token']:.3f}"})
+        checks.append({"target": TARGETS["floor"], "set": set_name, "ok": s["p50_over_floor"] <= 3,
+                       "measured": f"{s['p50_over_floor']:.2f}x (p50 {s['p50_ms']:.0f} ms, floor p50 "
+                                   f"{s['floor_p50_ms']:.0f} ms)"})
+    by_workers = {c["workers"]: c for c in conc}
+    if 1 in by_workers and 8 in by_workers:
+        ratio = by_workers[8]["requests_per_s"] / by_workers[1]["requests_per_s"]
+        checks.append({"target": TARGETS["concurrency"], "set": "mixed", "ok": ratio >= 3,
+                       "measured": f"{ratio:.2f}x"})
+    return checks
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
+    """The tables: per set and configuration, concurrency, and the targets."""
+    lines = ["| rows | configuration | p50 ms | p95 ms | out tok/s | passes/token | forced | copied | "
+             "cached prompt | JSON = OT | text = OT | text = plain | p50 speed-up vs OT | p50 / floor |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for set_name, configs in summary.items():
+        if set_name == "all":
+            continue
+        for config, s in configs.items():
+            lines.append(
+                f"| {set_name} ({s['rows']}) | {config} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
+                f"{s['output_tokens_per_s']:.1f} | {s['passes_per_token']:.3f} | {_pct(s['forced_share'])} | "
+                f"{_pct(s['copied_share'])} | {_pct(s['cached_prompt_share'])} | {_pct(s.get('json_equal_ot'))} | "
+                f"{_pct(s.get('text_equal_ot'))} | {_pct(s.get('text_equal_plain'))} | "
+                f"{s.get('speedup_p50_vs_ot', float('nan')):.2f}x | {s['p50_over_floor']:.2f}x |")
+        floors = {s["floor_dtype"]: s for s in configs.values()}
+        for dtype, s in sorted(floors.items(), reverse=True):
+            lines.append(f"| {set_name} | floor: one pass over prompt + output ({dtype}) | {s['floor_p50_ms']:.0f} | "
+                         f"{s['floor_p95_ms']:.0f} | | | | | | | | | | 1.00x |")
+    if conc:
+        lines += ["", "| concurrent callers (all on, fp32) | requests | req/s | out tok/s | p50 ms | p95 ms | "
+                  "vs 1 caller |", "|---:|---:|---:|---:|---:|---:|---:|"]
+        single = conc[0]["requests_per_s"]
+        for c in conc:
+            lines.append(f"| {c['workers']} | {c['requests']} | {c['requests_per_s']:.2f} | "
+                         f"{c['output_tokens_per_s']:.1f} | {c['p50_ms']:.0f} | {c['p95_ms']:.0f} | "
+                         f"{c['requests_per_s'] / single:.2f}x |")
+    if checks:
+        lines += ["", "| target (issue 6) | rows | measured (all on, fp32) | met |", "|---|---|---|---|"]
+        for c in checks:
+            lines.append(f"| {c['target']} | {c['set']} | {c['measured']} | {'yes' if c['ok'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def environment() -> dict[str, Any]:
+    import torch
+    import transformers
+
+    info: dict[str, Any] = {"python": platform.python_version(), "torch": torch.__version__,
+                            "transformers": transformers.__version__, "torch_threads": torch.get_num_threads(),
+                            "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+                            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    try:
+        import outlines
+
+        info["outlines"] = getattr(outlines, "__version__", "")
+        from importlib.metadata import version
+
+        info["outlines"] = version("outlines")
+        info["llguidance"] = version("llguidance")
+    except Exception:  # noqa: BLE001 - informative only
+        pass
+    try:
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                           if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        info["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                            check=False).stdout.strip()
+        info["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+        info["training_running"] = subprocess.run(["pgrep", "-f", "slot.train.command"], capture_output=True,
+                                                  check=False).returncode == 0
+    except OSError:
+        pass
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--e2e-rows", type=int, default=200)
+    parser.add_argument("--e2e-step", type=int, default=23, help="take every N-th E2E dev row")
+    parser.add_argument("--synthetic-rows", type=int, default=100)
+    parser.add_argument("--synthetic-dir", type=Path, default=Path("/tmp/slot_bench_decoding_synth_n400_s5"),
+                        help="where the synthetic rows are generated (reused when present)")
+    parser.add_argument("--home", default=os.environ.get("SLOT_HOME") or "/tmp/slothome")
+    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = one per core)")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated subset of: " + ", ".join(CONFIGS))
+    parser.add_argument("--concurrency", default="1,4,8", help="numbers of concurrent callers ('' skips)")
+    parser.add_argument("--concurrency-requests", type=int, default=24,
+                        help="requests per concurrency level (spread over the benchmark rows)")
+    parser.add_argument("--out", type=Path, help="write the summary and per-row records as JSON")
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configurations: {unknown}")
+    env_before = environment()
+    if env_before.get("training_running"):
+        log("warning: a training run (slot.train.command) is using the CPU; timings will be inflated")
+    rows = e2e_rows(args.e2e_rows, args.e2e_step) + synthetic_rows(args.synthetic_rows, args.synthetic_dir)
+    log(f"{len(rows)} rows; load {env_before['load_average']}")
+    needed = sorted({ENGINE_CONFIGS[c]["engine"] for c in configs if c in ENGINE_CONFIGS} | {"warm"})
+    structurers = load_structurers(args.home, threads=args.threads, which=tuple(needed))
+    reference = structurers["warm"]
+    ot = OutlinesRunner(reference.engine.model_dir) if OT in configs else None
+    # warm-up (not recorded, few tokens): the first row of each set through every configuration
+    warm_rows = [next(r for r in rows if r.set == s) for s in ("e2e", "synthetic") if any(r.set == s for r in rows)]
+    run_rows(warm_rows, structurers, ot, configs=configs, max_tokens=min(8, args.max_tokens))
+    for structurer in structurers.values():  # the prefix-cache configurations start cold on the measured rows
+        reset_prefix_cache(structurer)
+    def checkpoint(records: list[dict[str, Any]]) -> None:  # partial results survive an interrupted run
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"partial": True, "environment_before": env_before,
+                                            "summary": summarize(records, configs), "records": records},
+                                           indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    records = run_rows(rows, structurers, ot, configs=configs, max_tokens=args.max_tokens, log=log,
+                       on_record=checkpoint)
+    summary = summarize(records, configs)
+    workers = [int(w) for w in args.concurrency.split(",") if w.strip()]
+    conc_rows = [rows[i * len(rows) // args.concurrency_requests] for i in range(min(args.concurrency_requests,
+                                                                                     len(rows)))]
+    conc = concurrency(reference, conc_rows, workers, max_tokens=args.max_tokens, log=log) if workers else []
+    checks = verdicts(summary, conc)
+    env_after = environment()
+    table = markdown(summary, conc, checks)
+    print(table)
+    print(f"\nload average before {env_before['load_average']}, after {env_after['load_average']}; "
+          f"{env_after.get('cpu', '')}, {env_after['cpus']} CPUs, torch {env_after['torch']} "
+          f"({env_after['torch_threads']} threads)")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"command": " ".join([Path(sys.argv[0]).name if argv is None else "bench_decoding.py",
+                                        *(sys.argv[1:] if argv is None else argv)]),
+                   "args": {k: str(v) for k, v in vars(args).items()}, "environment_before": env_before,
+                   "environment_after": env_after, "targets": TARGETS, "summary": summary,
+                   "concurrency": conc, "verdicts": checks, "records": records, "table": table}
+        args.out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Keeps benchmarks/bench_decoding.py from rotting: its core functions on two rows (one E2E, one synthetic).
+
+Not a timing test: only that every path runs and the records and summaries have the reported fields.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_decoding", ROOT / "benchmarks" / "bench_decoding.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rows(bench, tmp_path, synthetic_rows):
+    e2e = bench.e2e_rows(3, step=23)
+    assert [r.id for r in e2e] == ["e2e_dev_0", "e2e_dev_23", "e2e_dev_46"]
+    folder = tmp_path / "synth"
+    folder.mkdir()
+    # the conftest set stands in for a generated folder (so no second generation run)
+    (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in synthetic_rows))
+    (folder / "validation.jsonl").write_text("")
+    (folder / "test.jsonl").write_text("")
+    picked = bench.synthetic_rows(2, folder)
+    assert len(picked) == 2 and all(r.set == "synthetic" for r in picked)
+    nested = {r["id"] for r in synthetic_rows if r["meta"]["complexity"] in bench.NESTED}
+    assert {r.id for r in picked} <= nested
+
+
+def test_core_on_two_rows(bench, settings, synthetic_rows, base_structurer):
+    synth = next(r for r in synthetic_rows if r["meta"]["complexity"] in bench.NESTED)
+    rows = bench.e2e_rows(1) + [bench.Row(synth["id"], "synthetic", synth["input_text"], synth["json_schema"])]
+    # cold (no prefix cache) and warm engines; bf16 left out to keep the test short
+    cold = bench.load_structurers(settings.home, which=("cold",))["cold"]
+    structurers = {"cold": cold, "warm": base_structurer, "warm_nospec": base_structurer}
+    ot = bench.OutlinesRunner(base_structurer.engine.model_dir)
+    configs = [bench.OT, bench.PLAIN, bench.PREFIX, bench.SPEC, bench.ALL]
+    records = bench.run_rows(rows, structurers, ot, configs=configs, max_tokens=24)
+    assert len(records) == 2
+    for record in records:
+        assert set(record["runs"]) == set(configs)
+        assert record["floor_ms"]["float32"] > 0 and record["floor_tokens"] > record["prompt_tokens"]
+        plain = record["runs"][bench.PLAIN]
+        assert plain["tokens"] > 0 and plain["passes"] == plain["tokens"] - 1  # the first token comes from prefill
+        # speculation is exact: the same text as plain greedy decoding
+        assert record["runs"][bench.ALL]["output"] == plain["output"]
+        assert record["runs"][bench.SPEC]["passes"] <= plain["passes"]
+        assert record["runs"][bench.OT]["tokens"] > 0
+    summary = bench.summarize(records, configs)
+    assert set(summary) == {"e2e", "synthetic", "all"}
+    s = summary["all"][bench.ALL]
+    for key in ("p50_ms", "p95_ms", "output_tokens_per_s", "passes_per_token", "forced_share", "copied_share",
+                "json_equal_ot", "text_equal_ot", "text_equal_plain", "speedup_p50_vs_ot", "p50_over_floor"):
+        assert key in s, key
+    assert s["text_equal_plain"] == 1.0
+    conc = bench.concurrency(base_structurer, rows[:1], [1, 2], max_tokens=20)
+    assert [c["workers"] for c in conc] == [1, 2] and all(c["requests_per_s"] > 0 for c in conc)
+    checks = bench.verdicts(summary, conc)
+    table = bench.markdown(summary, conc, checks)
+    assert "| e2e (1) | all on |" in table and "floor" in table and "target (issue 6)" in table
+
+
+def test_compact_schema_text(bench):
+    text = bench.compact_schema_text({"type": "object", "properties": {"a": {"type": "string"}}})
+    assert json.loads(text)["x-guidance"] == {"whitespace_flexible": False}
+    assert list(json.loads(text)) == ["type", "properties", "x-guidance"]
+
+
+def test_percentile(bench):
+    assert bench.percentile([1, 2, 3, 4], 50) == 2.5
+    assert bench.percentile([5], 95) == 5
