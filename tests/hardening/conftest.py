@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import http.server
 import importlib.util
 import threading
@@ -11,6 +10,9 @@ from typing import Any, Iterator
 
 import grpc
 import pytest
+
+from tests.server.conftest import RunningServer as InProcessServer  # one in-process server helper, shared
+from tests.server.conftest import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
@@ -39,41 +41,6 @@ def load_bench() -> Any:
 @pytest.fixture(scope="session")
 def bench() -> Any:
     return load_bench()
-
-
-class InProcessServer:
-    """A SlotServer on its own event-loop thread (same pattern as tests/server/conftest.py)."""
-
-    def __init__(self, settings: Any, structurer: Any) -> None:
-        import asyncio
-
-        from slot.server.app import SlotServer
-
-        self.loop = asyncio.new_event_loop()
-        self.server = SlotServer(settings, structurer=structurer)
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.call(self.server.start())
-        self.call(asyncio.wait_for(self.server.ready.wait(), 180))
-
-    def call(self, coro: Any, timeout: float = 180) -> Any:
-        import asyncio
-
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    @property
-    def target(self) -> str:
-        return f"{LOOPBACK}:{self.server.port}"
-
-    def stop(self) -> None:
-        self.call(self.server.stop(grace=5))
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-def start_server(settings: Any, structurer: Any, **changes: Any) -> InProcessServer:
-    values = {"host": LOOPBACK, "port": 0, "metrics_port": 0, **changes}
-    return InProcessServer(dataclasses.replace(settings, **values), structurer)
 
 
 @pytest.fixture(scope="module")

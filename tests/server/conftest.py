@@ -20,7 +20,7 @@ class RunningServer:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.call(self.server.start())
-        self.call(asyncio.wait_for(self.server.ready.wait(), 120))
+        self.call(asyncio.wait_for(self.server.ready.wait(), 180))
 
     def call(self, coro: Any, timeout: float = 180) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
