@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
@@ -227,5 +226,3 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
             ids.update(int(x) for x in source)
     return ids
 
-
-_ = np  # numpy masks come from slot.grammar

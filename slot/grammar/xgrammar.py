@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 import xgrammar as xgr
 
 from slot.errors import UnsupportedSchemaError
@@ -92,5 +91,3 @@ class XGrammarBackend:
                                compile_ms=(time.perf_counter() - started) * 1000, compiled=compiled,
                                tokenizer=self.tokenizer, vocab_size=self.vocab_size)
 
-
-_ = torch  # xgrammar's bitmask is a torch tensor

@@ -73,7 +73,7 @@ def _rpc(method: str) -> Callable[[Any], Any]:
                 code = context.code().name if context.code() is not None else "ABORTED"
                 raise
             except Exception:  # noqa: BLE001 - the service must answer, not crash
-                status, incident = internal_status(Exception())
+                status, incident = internal_status()
                 code = "INTERNAL"
                 log.exception("internal error in %s (incident %s)", method, incident)
                 await context.abort_with_status(status)
@@ -139,7 +139,7 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         except grpc.aio.AbortError:
             raise
         except Exception:  # noqa: BLE001
-            status, incident = internal_status(Exception())
+            status, incident = internal_status()
             code = "INTERNAL"
             log.exception("internal error in StructureStream (incident %s)", incident)
             await context.abort_with_status(status)

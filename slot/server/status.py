@@ -42,7 +42,7 @@ def status_for(error: SlotError) -> Any:
     return rpc_status.to_status(status)
 
 
-def internal_status(exc: BaseException) -> tuple[Any, str]:
+def internal_status() -> tuple[Any, str]:
     """INTERNAL with an incident id; the traceback goes to the log, not to the caller."""
     incident = uuid.uuid4().hex[:12]
     info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain="slot.v1", metadata={"incident": incident})
