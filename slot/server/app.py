@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from slot.config import HEALTH_SERVICE_NAME, Settings
+from slot.server.decode import DecodeErrorInterceptor
 from slot.server.metrics import Metrics
 from slot.server.servicer import ServerState, SlotServicer
 from slot.structurer import Structurer
@@ -91,7 +92,10 @@ class SlotServer:
     async def start(self) -> None:
         """Listen, then load and warm the model in the background; SERVING once ready."""
         s = self.settings
-        interceptors = [BearerTokenInterceptor(read_secret(s.auth_token_file))] if s.auth_token_file else []
+        interceptors: list[grpc.aio.ServerInterceptor] = []
+        if s.auth_token_file:  # first = outermost: an unauthenticated call is refused whatever its bytes
+            interceptors.append(BearerTokenInterceptor(read_secret(s.auth_token_file)))
+        interceptors.append(DecodeErrorInterceptor(self.metrics))
         options = [("grpc.max_receive_message_length", s.max_message_bytes),
                    ("grpc.max_send_message_length", s.max_message_bytes),
                    ("grpc.so_reuseport", 0)]

@@ -336,9 +336,6 @@ def _with_bad_utf8(field: str, bad: bytes) -> bytes:
 
 @pytest.mark.parametrize("field, bad", [("text", b"\xff\xfe"), ("text", b"\xc3("), ("text", b"\xed\xa0\x80"),
                                         ("json_schema", b"\xc0\xaf"), ("text", b"\xf4\x90\x80\x80")])
-@pytest.mark.xfail(strict=True, reason="BUG: a request whose string field is invalid UTF-8 fails in the protobuf "
-                                       "deserializer and grpc answers UNKNOWN 'Unexpected DecodeError' "
-                                       "(slot/server/app.py: no handling of request deserialization errors)")
 def test_invalid_utf8_is_invalid_argument(hserver, field, bad):
     error = _raw_call(hserver.target, "Structure", _with_bad_utf8(field, bad))
     assert isinstance(error, grpc.RpcError)

@@ -304,7 +304,5 @@ def _run_wire(server: Any, examples: int, capsys: Any, label: str) -> None:
     assert not fuzzer.bad, f"{len(fuzzer.bad)} undocumented answers, e.g. {fuzzer.bad[:3]}"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: undecodable requests (corrupt wire bytes, invalid UTF-8 in a string "
-                                       "field) are answered UNKNOWN 'Unexpected DecodeError' instead of INVALID_ARGUMENT")
 def test_fuzz_wire_level_200(fuzz_server, capsys):
     _run_wire(fuzz_server, 200, capsys, "wire-200")

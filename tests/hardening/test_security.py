@@ -234,6 +234,17 @@ def test_token_right_is_ok(token_server):
     assert reply
 
 
+def test_undecodable_request_is_unauthenticated_before_it_is_invalid(token_server):
+    """The token check comes first: corrupt bytes without the token tell the caller nothing more."""
+    with grpc.insecure_channel(token_server.target) as channel:
+        call = channel.unary_unary("/slot.v1.Slot/Structure")
+        for metadata, code in (((), grpc.StatusCode.UNAUTHENTICATED),
+                               ((("authorization", f"Bearer {TOKEN}"),), grpc.StatusCode.INVALID_ARGUMENT)):
+            with pytest.raises(grpc.RpcError) as caught:
+                call(b"\xff\xff\xff\xff", metadata=metadata, timeout=10)
+            assert caught.value.code() == code, caught.value.details()
+
+
 def test_health_and_reflection_are_exempt(token_server):
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
