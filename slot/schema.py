@@ -18,6 +18,9 @@ import jsonschema
 from jsonschema import validators
 
 from slot.errors import SchemaError, UnsupportedSchemaError
+from slot.patterns import PatternTimeout, bound_jsonschema, time_budget
+
+bound_jsonschema()  # post-validation never runs Python's backtracking re on model output
 
 DRAFTS: dict[str, type] = {
     "https://json-schema.org/draft/2020-12/schema": validators.Draft202012Validator,
@@ -61,9 +64,19 @@ class Schema:
         return self.validator_class(self.document, format_checker=self.validator_class.FORMAT_CHECKER)
 
     def errors(self, instance: Any) -> list[str]:
-        """Validation errors of an instance, each as 'path: message', in a stable order."""
-        found = sorted(self.validator().iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-        return [f"{_pointer(e.absolute_path) or '/'}: {e.message}" for e in found]
+        """Validation errors of an instance, each as 'path: message', in a stable order.
+
+        Pattern checks share one time budget (slot.patterns); past it validation stops with an error saying so.
+        """
+        found: list[Any] = []
+        stopped = ""
+        with time_budget():
+            try:
+                found.extend(self.validator().iter_errors(instance))
+            except PatternTimeout as exc:
+                stopped = f"/: validation stopped: {exc}"
+        found.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        return [f"{_pointer(e.absolute_path) or '/'}: {e.message}" for e in found] + ([stopped] if stopped else [])
 
 
 def canonical_json(value: Any) -> str:
@@ -193,8 +206,10 @@ def _check_structure(document: Any, limits: Limits) -> None:
 
 
 def _check_patterns(node: dict[str, Any], path: str) -> None:
-    """Regexes must compile with Python's re: post-validation (jsonschema) checks the output with it."""
+    """Regexes must compile with Python's re (the syntax SLOT accepts) and with the regex module (which checks them)."""
     import re
+
+    import regex
 
     patterns = [(node["pattern"], f"{path}/pattern", "pattern")] if isinstance(node.get("pattern"), str) else []
     if isinstance(node.get("patternProperties"), dict):
@@ -203,7 +218,8 @@ def _check_patterns(node: dict[str, Any], path: str) -> None:
     for pattern, where, keyword in patterns:
         try:
             re.compile(pattern)
-        except (re.error, RecursionError, OverflowError) as exc:
+            regex.compile(pattern)
+        except (re.error, regex.error, RecursionError, OverflowError) as exc:
             raise UnsupportedSchemaError(f"{keyword} {pattern!r} uses regex syntax SLOT cannot check after decoding "
                                          f"({exc}); rewrite it without constructs such as \\p{{...}}",
                                          path=where, keyword=keyword) from None

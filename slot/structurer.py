@@ -184,12 +184,14 @@ def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[
     """Per-field evidence for the parsed output, and the policy applied (slot.grounding)."""
     from slot.errors import UngroundedError
     from slot.grounding import UngroundedValuesError, apply_policy, ground
+    from slot.patterns import time_budget
 
-    report = ground(value, text, schema if isinstance(schema, dict) else None)
-    try:
-        value = apply_policy(value, report, schema, policy)
-    except UngroundedValuesError as exc:
-        raise UngroundedError(str(exc), exc.paths) from None
+    with time_budget():  # patternProperties matched against output keys: one bound for the whole pass
+        report = ground(value, text, schema if isinstance(schema, dict) else None)
+        try:
+            value = apply_policy(value, report, schema, policy)
+        except UngroundedValuesError as exc:
+            raise UngroundedError(str(exc), exc.paths) from None
     return value, report.to_dict()
 
 

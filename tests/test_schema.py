@@ -89,3 +89,46 @@ def test_errors_of_an_instance_are_reported_with_paths():
     assert schema.errors({"n": 1, "e": "a@b.co"}) == []
     errors = schema.errors({"n": "x", "e": "not-an-email"})
     assert any(e.startswith("/n:") for e in errors) and any(e.startswith("/e:") for e in errors)
+
+
+# -- pattern checks on model output are bounded in time (slot.patterns) -----------------------------------
+
+HOSTILE = "^(a|aa)+$"  # a backtracking engine takes ~1.6^n steps on "aaa…a!"; Python re needs ~20 s for n=40
+BAD = "a" * 40 + "!"
+
+
+@pytest.mark.parametrize("schema, instance", [
+    ({"type": "string", "pattern": HOSTILE}, BAD),
+    ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "string", "pattern": HOSTILE}, BAD),
+    ({"type": "array", "items": {"type": "string", "pattern": HOSTILE}}, [BAD] * 20),  # one budget for all
+    ({"type": "object", "patternProperties": {HOSTILE: {}}}, {BAD: 1}),
+    ({"type": "object", "additionalProperties": False, "patternProperties": {HOSTILE: {}}}, {BAD: 1}),
+    ({"type": "object", "unevaluatedProperties": False, "patternProperties": {HOSTILE: {}}}, {BAD: 1}),
+    ({"$schema": "https://json-schema.org/draft/2019-09/schema", "type": "object", "unevaluatedProperties": False,
+      "patternProperties": {HOSTILE: {}}}, {BAD: 1}),
+    ({"type": "object", "propertyNames": {"pattern": HOSTILE}}, {BAD: 1}),
+])
+def test_pattern_checks_on_output_are_bounded(schema, instance):
+    # keyword order matters: additionalProperties / unevaluatedProperties come first, so their own
+    # regex bookkeeping (not the patternProperties keyword) is what meets the hostile key
+    import time
+
+    checked = load_schema(schema)
+    started = time.perf_counter()
+    errors = checked.errors(instance)
+    assert time.perf_counter() - started < 2.0
+    assert errors and "could not be checked within" in errors[-1], errors
+
+
+def test_bounded_patterns_keep_their_meaning():
+    schema = load_schema({"type": "object", "properties": {"s": {"pattern": "^a+$"}},
+                          "patternProperties": {"^x-": {"type": "integer"}}, "additionalProperties": False})
+    assert schema.errors({"s": "aaa", "x-n": 1}) == []
+    assert schema.errors({"s": "b"}) == ["/s: 'b' does not match '^a+$'"]
+    assert schema.errors({"x-n": "one"}) == ["/x-n: 'one' is not of type 'integer'"]
+    assert "'y' does not match any of the regexes" in schema.errors({"y": 1})[0]
+
+
+def test_a_pattern_the_checker_cannot_compile_is_refused():
+    with pytest.raises(UnsupportedSchemaError, match="pattern"):
+        load_schema({"type": "string", "pattern": "(unclosed"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from slot import patterns
 from slot.leaves import split_pointer, unescape_token
 
 __all__ = ["subschemas_at", "allows_null", "enum_synonyms", "schema_hint"]
@@ -52,8 +53,11 @@ def _children(schema: dict[str, Any], token: str) -> list[Any]:
     if isinstance(props, dict) and token in props:
         found.append(props[token])
     for pattern, sub in (schema.get("patternProperties") or {}).items():
-        if re.search(pattern, token):
-            found.append(sub)
+        try:
+            if patterns.search(pattern, token):
+                found.append(sub)
+        except patterns.PatternTimeout:
+            pass  # too costly to tell: this subschema stays unknown
     if not found and isinstance(schema.get("additionalProperties"), dict):
         found.append(schema["additionalProperties"])
     if token.isdigit():
