@@ -82,6 +82,10 @@ class Settings:
     max_text_chars: int = 32_000
     """Longest input text accepted, in characters."""
 
+    max_prompt_tokens: int = 6_144
+    """Longest prompt accepted, in tokens (instructions + schema + text); prompt + max_tokens must also fit the
+    model's context (8,192 tokens for smollm2-135m)."""
+
     max_schema_bytes: int = 65_536
     """Largest schema accepted, in bytes of JSON."""
 
@@ -145,7 +149,7 @@ class Settings:
     def validated(self) -> "Settings":
         """Check value ranges; raise ValueError naming the field."""
         positive = ["max_tokens", "max_tokens_limit", "draft_tokens", "grammar_cache_size", "max_text_chars",
-                    "max_schema_bytes", "max_schema_depth", "max_enum_values", "max_schema_nodes",
+                    "max_prompt_tokens", "max_schema_bytes", "max_schema_depth", "max_enum_values", "max_schema_nodes",
                     "max_concurrency", "max_message_bytes"]
         for name in positive:
             if getattr(self, name) <= 0:

@@ -79,6 +79,8 @@ class Structurer:
         self.grammars = grammar_cache
         self.default_adapter = default_adapter
         self.limits = schema_limits(settings)
+        self.context_tokens = context_length(engine)
+        """The model's context in tokens, when the engine tells (None: only max_prompt_tokens applies)."""
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, progress: bool = True) -> "Structurer":
@@ -134,6 +136,21 @@ class Structurer:
             raise InvalidRequestError(f"temperature must be in 0..5, got {temperature}", field="options.temperature")
         return max_tokens
 
+    def check_prompt(self, prompt_tokens: int, max_tokens: int) -> None:
+        """Refuse a prompt over max_prompt_tokens, or one that leaves no room for max_tokens in the model's context.
+
+        Characters do not bound tokens (32,000 rare characters are ~124k tokens), and the prefill is one
+        forward pass that deadlines cannot interrupt, so this runs on the token count before any model work.
+        """
+        limit = self.settings.max_prompt_tokens
+        if prompt_tokens > limit:
+            raise InvalidRequestError(f"the prompt is {prompt_tokens} tokens (instructions, schema and text), over "
+                                      f"the limit of {limit}; shorten the text or the schema", field="text")
+        if self.context_tokens and prompt_tokens + max_tokens > self.context_tokens:
+            raise InvalidRequestError(f"the prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) is over "
+                                      f"the model's context of {self.context_tokens} tokens; lower max_tokens or "
+                                      "shorten the text", field="options.max_tokens")
+
     def structure(self, text: str, schema: str | bytes | dict[str, Any] | Schema, *, constrained: bool = True,
                   adapter: str | None = None, max_tokens: int | None = None, grammar_backend: str | None = None,
                   temperature: float = 0.0, seed: int | None = None, speculation: bool | None = None,
@@ -149,13 +166,14 @@ class Structurer:
                                       field="options.grounding_policy")
         checked = schema if isinstance(schema, Schema) else self.load_schema(schema)
         engine_adapter = self.resolve_adapter(adapter)
+        prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, checked.canonical, text))
+        self.check_prompt(len(prompt.prefix) + len(prompt.suffix), max_tokens)
         timings = Timings(queue_ms=queue_ms)
         grammar, hit = None, False
         backend = grammar_backend or self.settings.grammar_backend
         if constrained:
             grammar, hit = self.compile(checked, backend)
             timings.compile_ms = 0.0 if hit else grammar.compile_ms
-        prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, checked.canonical, text))
         generation = self.engine.generate(GenerationRequest(
             prompt=prompt, grammar=grammar, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
@@ -193,6 +211,13 @@ def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[
         except UngroundedValuesError as exc:
             raise UngroundedError(str(exc), exc.paths) from None
     return value, report.to_dict()
+
+
+def context_length(engine: Engine) -> int | None:
+    """The model's context in tokens (its config's max_position_embeddings), or None when unknown."""
+    config = getattr(getattr(engine, "model", None), "config", None)
+    value = getattr(config, "max_position_embeddings", None)
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def schema_limits(settings: Settings) -> Limits:

@@ -309,6 +309,25 @@ def test_text_over_the_message_limit(hserver):
     assert_healthy(hserver)
 
 
+def test_text_over_the_token_limit(hserver):
+    """Within max_text_chars but far beyond the model's context: refused on the token count, before any prefill."""
+    import random
+
+    rng = random.Random(0)
+    hostile = "".join(chr(rng.randrange(0x10000, 0x1FFFF)) for _ in range(hserver.server.settings.max_text_chars))
+    started = time.perf_counter()
+    check(refused(hserver.target, text=hostile, max_tokens=8), grpc.StatusCode.INVALID_ARGUMENT, "text",
+          "tokens", f"over the limit of {hserver.server.settings.max_prompt_tokens}")
+    assert time.perf_counter() - started < 5
+    assert_healthy(hserver)
+
+
+def test_prompt_plus_max_tokens_over_the_context(hserver):
+    text = "The Punter is a pub near Café Sicilia. " * 500  # ~5k tokens: under max_prompt_tokens
+    check(refused(hserver.target, text=text, max_tokens=4096), grpc.StatusCode.INVALID_ARGUMENT, "options.max_tokens",
+          "context of 8192 tokens")
+
+
 @pytest.mark.parametrize("text", ["", " ", "\n\t  \r\n", "\u3000\u2003"])
 def test_empty_text(hserver, text):
     check(refused(hserver.target, text=text), grpc.StatusCode.INVALID_ARGUMENT, "text is empty")

@@ -347,10 +347,6 @@ def test_kill9_and_restart_sdk_retries_succeed(bench, capsys):
 # -- prompts far beyond the model's context -------------------------------------------------------------------
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG: max_text_chars bounds characters, not tokens: 32,000 characters of rare "
-                                       "Unicode are ~124k tokens (the model's context is 8,192); the prefill materializes "
-                                       "a 124k x 124k causal mask (15.3 GB): INTERNAL under the test's 8 GB cap, the OOM "
-                                       "killer without one; the prefill is also uninterruptible by deadlines")
 def test_a_prompt_beyond_the_context_is_refused_or_bounded(bench, capsys):
     import random
 
