@@ -1,4 +1,10 @@
-"""GrammarCache: compiles schemas with a chosen backend, bounded in time and in memory (LRU)."""
+"""GrammarCache: compiles schemas with a chosen backend, bounded in time and in memory (LRU).
+
+A compile cannot be interrupted. Each one runs in its own daemon thread, so its timeout counts from
+its start (never from a queue) and a compile abandoned at the timeout holds no shared worker; at most
+``max_abandoned`` such compiles may still be running, beyond that new ones are refused
+RESOURCE_EXHAUSTED until some finish. Daemon threads never delay the process's exit.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,9 @@ import concurrent.futures
 import importlib
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
-from slot.errors import InvalidRequestError, UnsupportedSchemaError
+from slot.errors import InvalidRequestError, OverloadedError, UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar
 from slot.schema import Schema
 
@@ -17,13 +23,15 @@ BACKENDS = {
     "xgrammar": ("slot.grammar.xgrammar", "XGrammarBackend"),
     "outlines_core": ("slot.grammar.outlines_core", "OutlinesCoreBackend"),
 }
+MAX_ABANDONED = 4
+"""Compiles past their timeout that may still be running before new compiles are refused."""
 
 
 class GrammarCache:
     """Compiled grammars keyed by (backend, schema hash) for one tokenizer; least recently used evicted."""
 
     def __init__(self, hf_tokenizer: Any, vocab_size: int, *, capacity: int = 256,
-                 compile_timeout_s: float = 10.0) -> None:
+                 compile_timeout_s: float = 10.0, max_abandoned: int = MAX_ABANDONED) -> None:
         self._tokenizer = hf_tokenizer
         self._vocab_size = vocab_size
         self._capacity = capacity
@@ -31,7 +39,9 @@ class GrammarCache:
         self._entries: OrderedDict[tuple[str, str], CompiledGrammar] = OrderedDict()
         self._backends: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="grammar-compile")
+        self._max_abandoned = max_abandoned
+        self.abandoned = 0
+        """Compiles abandoned at the timeout that are still running."""
         self.hits = 0
         self.misses = 0
 
@@ -64,12 +74,13 @@ class GrammarCache:
             raise UnsupportedSchemaError("the schema `false` admits no value at all", keyword="false")
         if document is True:
             document = {}  # `true` admits any JSON value
-        future = self._pool.submit(compiler.compile, document, schema.hash)
+        future = self._start(compiler.compile, document, schema.hash)
         try:
             compiled = future.result(timeout=self._timeout)
         except (ValueError, TypeError, RuntimeError, OverflowError) as exc:  # a backend's own parse error
             raise UnsupportedSchemaError(f"the {backend} grammar engine cannot compile this schema: {exc}") from None
         except concurrent.futures.TimeoutError:
+            self._abandon(future)
             raise UnsupportedSchemaError(f"compiling the schema took longer than {self._timeout:g} s; "
                                          "simplify it (patterns, enums, nesting)", keyword="limits") from None
         with self._lock:
@@ -79,3 +90,33 @@ class GrammarCache:
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
         return compiled, False
+
+    def _start(self, compile_fn: Callable[..., CompiledGrammar], *args: Any) -> concurrent.futures.Future[Any]:
+        """Run one compile in a daemon thread of its own; refuse when too many abandoned ones still run."""
+        with self._lock:
+            if self.abandoned >= self._max_abandoned:
+                raise OverloadedError(f"grammar compile capacity exhausted: {self.abandoned} compiles that took "
+                                      f"longer than {self._timeout:g} s are still running; retry later",
+                                      field="grammar compilation")
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(compile_fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="grammar-compile", daemon=True).start()
+        return future
+
+    def _abandon(self, future: concurrent.futures.Future[Any]) -> None:
+        """Count a compile given up on until its thread ends (its result is dropped)."""
+        with self._lock:
+            self.abandoned += 1
+
+        def release(_: Any) -> None:
+            with self._lock:
+                self.abandoned -= 1
+
+        future.add_done_callback(release)

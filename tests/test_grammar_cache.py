@@ -1,0 +1,54 @@
+"""GrammarCache: compiles that pass their timeout are abandoned without starving the next ones, boundedly."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from slot.errors import OverloadedError, UnsupportedSchemaError
+from slot.grammar.cache import GrammarCache
+from slot.schema import load_schema
+
+pytestmark = pytest.mark.model
+
+
+def _hostile(name: str, n: int = 10) -> object:
+    """outlines_core builds a DFA with ~2^n states for this pattern: n=10 compiles in ~3 s on an idle core."""
+    return load_schema({"type": "object", "properties": {name: {"type": "string",
+                                                                "pattern": f"^(a|b)*a(a|b){{{n}}}$"}},
+                        "required": [name]})
+
+
+def _trivial(name: str) -> object:
+    return load_schema({"type": "object", "properties": {name: {"type": "integer"}}})
+
+
+def _wait_until(condition, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_abandoned_compiles_neither_starve_new_ones_nor_grow_without_bound(structurer):
+    engine = structurer.engine
+    cache = GrammarCache(engine.tokenizer, engine.vocab_size, compile_timeout_s=1.0, max_abandoned=3)
+    cache.backend("outlines_core"), cache.backend("llguidance")  # tokenizer set-up is not compile time
+    for name in ("h1", "h2"):
+        started = time.perf_counter()
+        with pytest.raises(UnsupportedSchemaError, match="took longer than 1 s"):
+            cache.get(_hostile(name), "outlines_core")
+        assert time.perf_counter() - started < 1.0 + 1.0  # the timeout counts from the compile's start
+    assert cache.abandoned == 2
+    compiled, hit = cache.get(_trivial("fresh"), "llguidance")  # a 2-thread pool would be full here
+    assert compiled and not hit
+    with pytest.raises(UnsupportedSchemaError):
+        cache.get(_hostile("h3"), "outlines_core")
+    assert cache.abandoned == 3
+    with pytest.raises(OverloadedError, match="compile capacity exhausted") as caught:
+        cache.get(_trivial("refused"), "llguidance")
+    assert caught.value.status == "RESOURCE_EXHAUSTED"
+    assert cache.get(_trivial("fresh"), "llguidance")[1]  # cache hits need no compile capacity
+    assert _wait_until(lambda: cache.abandoned == 0, 120)  # each abandoned thread gives its place back
+    assert not cache.get(_trivial("refused"), "llguidance")[1]
