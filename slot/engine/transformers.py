@@ -80,6 +80,10 @@ class TransformersEngine(Engine):
             raise UnknownAdapterError(f"unknown adapter {request.adapter!r}; loaded: {', '.join(self._adapters) or 'none'}",
                                       field="options.adapter")
         with self._lock, torch.inference_mode(), self._adapter_scope(request.adapter):
+            if request.is_cancelled is not None and request.is_cancelled():  # cancelled while waiting for the lock
+                self.cancelled_generations += 1
+                return Generation(text="", token_ids=[], finish_reason="cancelled",
+                                  usage=Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix)))
             return self._generate(request)
 
     def _adapter_scope(self, adapter: str | None) -> Any:

@@ -2,7 +2,8 @@
 
 Start-up order: listen at once with health NOT_SERVING (so probes answer during the model load), load
 the model in a thread, warm it up on a sample, then report SERVING. On SIGTERM: NOT_SERVING, refuse new
-calls with UNAVAILABLE, let in-flight calls finish within the grace period, then exit.
+calls with UNAVAILABLE, let in-flight calls finish within the grace period, then cancel the generations
+still running and exit without waiting for worker threads that do not stop promptly.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -34,6 +36,8 @@ WARMUP_SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}, "c
                  "required": ["name", "city"], "additionalProperties": False}
 WARMUP_TEXT = "Ada Lovelace lived in London."
 EXEMPT_FROM_AUTH = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+SETTLE_S = 5.0
+"""After the grace period and the cancellation of every generation: the longest wait for worker threads."""
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
@@ -88,6 +92,8 @@ class SlotServer:
         self.ready = asyncio.Event()
         self.started_at = time.perf_counter()
         self.serving_after_s: float | None = None
+        self.unfinished = 0
+        """Worker threads (generations, compiles) still running when stop() returned."""
 
     async def start(self) -> None:
         """Listen, then load and warm the model in the background; SERVING once ready."""
@@ -145,16 +151,30 @@ class SlotServer:
                              "adapters": structurer.engine.adapters()}))
 
     async def stop(self, grace: float | None = None) -> None:
-        """Drain: NOT_SERVING, refuse new calls, give in-flight calls the grace period, then stop."""
+        """Drain: NOT_SERVING, refuse new calls, give in-flight calls the grace period, then stop.
+
+        When the grace period is over every generation still running is cancelled (it stops at its next
+        forward pass; one still waiting for the engine never starts), and stopping waits at most
+        SETTLE_S more for the worker threads. What is still running then is left behind: ``unfinished``.
+        """
         if self.server is None:
             return
         grace = self.settings.grace_period_s if grace is None else grace
         started = time.perf_counter()
         self.state.draining = True
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        timer = asyncio.get_running_loop().call_later(grace, self.state.abort.set)
+        try:
+            await self.server.stop(grace)
+        finally:
+            timer.cancel()
+        self.state.abort.set()
         self.state.executor.shutdown(wait=False, cancel_futures=True)
-        log.info(json.dumps({"event": "stopped", "drain_s": round(time.perf_counter() - started, 2)}))
+        self.unfinished = await self.state.settle(SETTLE_S)
+        if self.state.structurer is not None:
+            self.unfinished += self.state.structurer.grammars.abandoned
+        log.info(json.dumps({"event": "stopped", "drain_s": round(time.perf_counter() - started, 2),
+                             "unfinished": self.unfinished}))
 
     async def wait(self) -> None:
         if self.server is not None:
@@ -189,8 +209,8 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then drain."""
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then drain; return how many worker threads were left running."""
     server = SlotServer(settings)
     await server.start()
     stop = asyncio.Event()
@@ -199,3 +219,12 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await server.stop()
+    return server.unfinished
+
+
+def exit_now(code: int = 0) -> None:
+    """End the process without joining worker threads (an abandoned prefill or compile must not hold it)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

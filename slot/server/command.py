@@ -13,9 +13,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slot.server.app import configure_logging, serve
+    from slot.server.app import configure_logging, exit_now, serve
 
     settings = Settings.from_args(args)
     configure_logging(settings.log_level)
-    asyncio.run(serve(settings))
+    if asyncio.run(serve(settings)):
+        exit_now(0)  # drained; the threads left behind would otherwise be joined at interpreter exit
     return 0

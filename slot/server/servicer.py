@@ -51,6 +51,23 @@ class ServerState:
         self.admission = Admission(settings.max_concurrency, settings.max_queue)
         self.executor = ThreadPoolExecutor(max_workers=settings.max_concurrency + 2, thread_name_prefix="slot-gen")
         self.draining = False
+        self.abort = threading.Event()
+        """Set when the grace period of a shutdown is over: every in-flight generation stops at once."""
+        self._work: set[asyncio.Future[Any]] = set()
+
+    def run(self, call: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Run a blocking call (generation, compile) on the worker threads, tracked until it ends."""
+        future = asyncio.get_running_loop().run_in_executor(self.executor, call)
+        self._work.add(future)
+        future.add_done_callback(self._work.discard)
+        return future
+
+    async def settle(self, timeout: float) -> int:
+        """Wait up to ``timeout`` s for the worker calls still running; return how many are left."""
+        pending = [future for future in self._work if not future.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        return sum(not future.done() for future in pending)
 
 
 def _rpc(method: str) -> Callable[[Any], Any]:
@@ -151,8 +168,7 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         structurer = self._structurer()
         schema = structurer.load_schema(request.json_schema)
         backend = self._backend(request.grammar_backend)
-        loop = asyncio.get_running_loop()
-        compiled, hit = await loop.run_in_executor(self.state.executor, structurer.compile, schema, backend)
+        compiled, hit = await self.state.run(functools.partial(structurer.compile, schema, backend))
         self.state.metrics.grammar_cache.labels("hit" if hit else "miss").inc()
         return slot_pb2.ValidateSchemaResponse(schema_hash=schema.hash, post_checked_keywords=compiled.post_checked,
                                                compile_ms=0.0 if hit else compiled.compile_ms, cache_hit=hit,
@@ -200,7 +216,8 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         deadline = time.monotonic() + remaining if remaining is not None else None
 
         def is_cancelled() -> bool:
-            return cancelled.is_set() or (deadline is not None and time.monotonic() > deadline)
+            return (cancelled.is_set() or self.state.abort.is_set()
+                    or (deadline is not None and time.monotonic() > deadline))
 
         metrics = self.state.metrics
         metrics.queue_depth.set(self.state.admission.waiting + 1)
@@ -213,7 +230,7 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
                 temperature=options.temperature, seed=options.seed if options.HasField("seed") else None,
                 grounding_policy=POLICIES[options.grounding_policy], queue_ms=waited * 1000, on_delta=on_delta,
                 is_cancelled=is_cancelled)
-            future = asyncio.get_running_loop().run_in_executor(self.state.executor, call)
+            future = self.state.run(call)
             try:
                 result = await asyncio.shield(future)
             except asyncio.CancelledError:
@@ -233,6 +250,8 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
                                 if self.state.settings.log_payloads else {})}))
         if result.finish_reason == "cancelled" and deadline is not None and time.monotonic() > deadline:
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded; decoding stopped")
+        if result.finish_reason == "cancelled" and self.state.abort.is_set():
+            raise UnavailableError("server shut down before the generation finished; retry on another replica")
         return to_proto(result, request_id)
 
     def _count_tokens(self, result: StructureResult) -> None:

@@ -237,10 +237,43 @@ def test_default_grammar_cache_is_bounded_by_its_setting(hserver, structurer):
 
 # -- SIGTERM, kill -9, restart -------------------------------------------------------------------------------------
 
+def test_stop_cancels_every_generation_after_the_grace_period(settings, structurer, capsys):
+    """In-process: after the grace period the running generation stops at its next forward pass, the one
+    waiting for the engine never starts, and stop() returns promptly with no worker thread left behind."""
+    from slot.server.app import SETTLE_S
+
+    running = start_server(settings, structurer, max_concurrency=2, max_queue=4)
+    channel = grpc.insecure_channel(running.target)
+    try:
+        stub = slot_pb2_grpc.SlotStub(channel)
+        calls = [stub.Structure.future(_request("Write many items.", LONG, 3000), timeout=600) for _ in range(2)]
+        deadline = time.time() + 60
+        while running.server.state.admission.running < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # one decoding, one waiting for the engine lock
+        before = structurer.engine.cancelled_generations
+        started = time.perf_counter()
+        running.call(running.server.stop(grace=1.0))
+        stopped_in = time.perf_counter() - started
+        codes = []
+        for call in calls:
+            try:
+                call.result(timeout=30)
+                codes.append("OK")
+            except grpc.RpcError as exc:
+                codes.append(exc.code().name)
+    finally:
+        channel.close()
+        running.loop.call_soon_threadsafe(running.loop.stop)
+        running.thread.join(10)
+    with capsys.disabled():
+        print(f"\n[stop] grace 1 s: stopped in {stopped_in:.2f} s; in-flight calls {codes}")
+    assert running.server.unfinished == 0
+    assert stopped_in < 1.0 + SETTLE_S
+    assert structurer.engine.cancelled_generations == before + 2
+    assert set(codes) <= {"UNAVAILABLE", "CANCELLED"}, codes
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="BUG (load-dependent, hence not strict): after the grace period the process "
-                                        "still waits for generation threads (an uninterruptible prefill per thread); "
-                                        "measured SIGTERM->exit 27.9 s / 39.8 s / >50 s with grace 20 s on a busy box")
 def test_sigterm_during_load_drains_cleanly(bench, capsys):
     server = bench.ServerProcess(max_concurrency=2, max_queue=16, grace_period_s=20)
     server.start()
@@ -258,6 +291,47 @@ def test_sigterm_during_load_drains_cleanly(bench, capsys):
     assert drain.unexpected == [], drain.unexpected[:5]
     assert set(drain.in_flight_outcomes) <= {"OK", "UNAVAILABLE"}
     assert '"event": "stopped"' in server.log_text()
+
+
+@pytest.mark.slow
+def test_sigterm_exit_is_bounded_even_mid_prefill(bench, capsys):
+    """SIGTERM while two ~5k-token prompts are being prefilled (one forward pass each, not interruptible),
+    with a 0.5 s grace: the process exits within grace + SETTLE_S + teardown, leaving those threads behind."""
+    from slot.server.app import SETTLE_S
+
+    server = bench.ServerProcess(max_concurrency=2, max_queue=16, grace_period_s=0.5)
+    server.start()
+    text = "The Punter is a pub in the city centre near Café Sicilia, with cheap food and a view. " * 230
+    codes: list[str] = []
+
+    def call() -> None:
+        with SlotClient(server.target, retry=NO_RETRY, timeout=120) as client:
+            try:
+                client.structure(text, RESTAURANT, max_tokens=8)
+                codes.append("OK")
+            except SlotClientError as exc:
+                codes.append(exc.code.name)
+
+    callers = [threading.Thread(target=call) for _ in range(2)]
+    try:
+        for caller in callers:
+            caller.start()
+        time.sleep(1.5)  # both admitted: one prefilling, one waiting for the engine
+        term_at = time.perf_counter()
+        server.signal(signal.SIGTERM)
+        exit_code = server.wait_exit(60)
+        exited_in = time.perf_counter() - term_at
+        for caller in callers:
+            caller.join(30)
+    finally:
+        server.stop()
+    stopped = [json.loads(line) for line in server.log_text().splitlines() if '"event": "stopped"' in line]
+    with capsys.disabled():
+        print(f"\n[sigterm mid-prefill] exit {exit_code} after {exited_in:.1f} s; calls {codes}; "
+              f"threads left behind {stopped[0]['unfinished'] if stopped else '?'}")
+    assert exit_code == 0
+    assert exited_in < 0.5 + SETTLE_S + 10
+    assert stopped and set(codes) <= {"UNAVAILABLE", "OK"}, codes
 
 
 @pytest.mark.slow
