@@ -214,9 +214,10 @@ def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[
 
 
 def context_length(engine: Engine) -> int | None:
-    """The model's context in tokens (its config's max_position_embeddings), or None when unknown."""
+    """The model's context in tokens (the engine's max_model_len, else its model config's
+    max_position_embeddings), or None when unknown."""
     config = getattr(getattr(engine, "model", None), "config", None)
-    value = getattr(config, "max_position_embeddings", None)
+    value = getattr(engine, "max_model_len", None) or getattr(config, "max_position_embeddings", None)
     return value if isinstance(value, int) and value > 0 else None
 
 
