@@ -55,6 +55,22 @@ class Settings:
     dtype: str = "float32"
     """Weights and activations precision: float32 or bfloat16."""
 
+    vllm_max_num_seqs: int = 16
+    """vLLM engine: most requests decoded together in one batch (max_num_seqs); raise max_concurrency to fill it."""
+
+    vllm_kv_cache_mb: int = 1024
+    """vLLM engine: memory for the key/value cache in MiB (CPU RAM, or GPU memory on a GPU)."""
+
+    vllm_max_model_len: int = 0
+    """vLLM engine: longest prompt + output in tokens; 0 means the model's own context."""
+
+    vllm_enforce_eager: bool = True
+    """vLLM engine: no torch.compile (starts in ~20 s instead of ~80 s; on CPU LoRA turns compilation off anyway)."""
+
+    vllm_custom_ops: str = "-rotary_embedding"
+    """vLLM engine: custom-op switches, comma-separated ('all', 'none', '+op', '-op'); 'default' keeps vLLM's. The
+    default skips the CPU rotary-embedding kernel (reported to give garbage in bfloat16 without compilation)."""
+
     threads: int = 0
     """Torch intra-op threads; 0 means one per available CPU (the cgroup quota in a container)."""
 
@@ -165,6 +181,9 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SettingsError(f"setting {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        for name, lowest in (("vllm_max_num_seqs", 1), ("vllm_kv_cache_mb", 1), ("vllm_max_model_len", 0)):
+            if getattr(self, name) < lowest:
+                raise SettingsError(f"setting {name} must be >= {lowest}, got {getattr(self, name)}")
         if not 0 <= self.port < 65536:
             raise SettingsError(f"setting port must be in 0..65535 (0 picks a free port), got {self.port}")
         return self

@@ -89,12 +89,19 @@ class Structurer:
         model_dir = resolve_base_model(settings.base_model, settings.home_path, progress=progress)
         adapters = adapter_paths(settings)
         if settings.engine == "vllm":
-            raise ModelError("the vllm engine is not available in this build; use --engine transformers")
+            from slot.engine.vllm import VllmEngine
+
+            return cls.around(settings, VllmEngine.from_settings(model_dir, adapters, settings), adapters)
         from slot.engine.transformers import TransformersEngine
 
         engine = TransformersEngine(model_dir, adapters=adapters, dtype=settings.dtype, threads=settings.threads,
                                     speculation=settings.speculation, draft_tokens=settings.draft_tokens,
                                     prefix_cache_bytes=settings.prefix_cache_mb << 20)
+        return cls.around(settings, engine, adapters)
+
+    @classmethod
+    def around(cls, settings: Settings, engine: Engine, adapters: dict[str, Path]) -> "Structurer":
+        """A Structurer around a loaded engine: its grammar cache, and the default adapter when loaded."""
         cache = GrammarCache(engine.tokenizer, engine.vocab_size, capacity=settings.grammar_cache_size,
                              compile_timeout_s=settings.compile_timeout_s)
         return cls(settings, engine, cache, default_adapter=DEFAULT if DEFAULT in adapters else None)
@@ -177,7 +184,7 @@ class Structurer:
         generation = self.engine.generate(GenerationRequest(
             prompt=prompt, grammar=grammar, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
-            is_cancelled=is_cancelled))
+            is_cancelled=is_cancelled, json_schema=checked.document if constrained else None))
         timings.prefill_ms = generation.prefill_ms
         timings.generate_ms = generation.prefill_ms + generation.decode_ms
         checked_output = validate_output(generation.text, checked)

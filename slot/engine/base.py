@@ -32,6 +32,9 @@ class GenerationRequest:
     """Called with each newly decoded piece of text (streaming)."""
     is_cancelled: Callable[[], bool] | None = None
     """Polled between forward passes; when it returns True decoding stops with finish_reason 'cancelled'."""
+    json_schema: Any = None
+    """The schema document the grammar was compiled from (engines that build the constraint themselves,
+    such as vLLM, need it)."""
 
 
 @dataclass
