@@ -86,6 +86,10 @@ class Settings:
     draft_tokens: int = 12
     """Longest draft verified in one forward pass."""
 
+    max_repeated_items: int = 3
+    """Close a JSON array once its latest item occurs this many times in it (stops a small model's loops
+    before max_tokens truncates the JSON); 0 disables the guard."""
+
     prefix_cache_mb: int = 256
     """Memory budget for cached key/value states of prompt prefixes (instructions + schema)."""
 
@@ -170,7 +174,7 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
-        for name in ["threads", "prefix_cache_mb", "max_queue", "metrics_port"]:
+        for name in ["threads", "prefix_cache_mb", "max_queue", "metrics_port", "max_repeated_items"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

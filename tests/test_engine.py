@@ -92,3 +92,42 @@ def test_sampling_is_seeded(base_structurer, e2e_rows):
     one = base_structurer.structure(row["input_text"], row["json_schema"], temperature=0.9, seed=7)
     two = base_structurer.structure(row["input_text"], row["json_schema"], temperature=0.9, seed=7)
     assert one.output == two.output and one.valid
+
+
+def test_lazy_masking_is_exact(base_structurer, e2e_rows, synthetic_rows):
+    """Taking the raw argmax when the grammar accepts it gives the same tokens as always masking."""
+    engine = base_structurer.engine
+    rows = _pick(e2e_rows, 4, 531) + _pick(_nested(synthetic_rows), 2, 5)
+    try:
+        for row in rows:
+            engine.lazy_mask = False
+            eager = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=120)
+            engine.lazy_mask = True
+            lazy = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=120)
+            assert lazy.output == eager.output, row["id"]
+    finally:
+        engine.lazy_mask = True
+
+
+LOOP_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["tags"],
+               "properties": {"tags": {"type": "array", "items": {"type": "string"}, "minItems": 2}}}
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_repetition_guard_closes_the_array(structurer, limit):
+    """No array item occurs more than max_repeated_items times; the JSON is finished, not cut at max_tokens;
+    plain and speculative decoding still agree with the guard on."""
+    import json
+
+    engine = structurer.engine
+    saved = engine.max_repeated_items
+    try:
+        engine.max_repeated_items = limit
+        fast = structurer.structure("Tags: red, red, red, red, red.", LOOP_SCHEMA, max_tokens=64)
+        plain = structurer.structure("Tags: red, red, red, red, red.", LOOP_SCHEMA, max_tokens=64, speculation=False)
+    finally:
+        engine.max_repeated_items = saved
+    assert fast.output == plain.output
+    assert fast.finish_reason == "stop" and fast.valid, fast.output
+    tags = json.loads(fast.output)["tags"]
+    assert max(tags.count(tag) for tag in tags) <= limit

@@ -20,6 +20,7 @@ import torch
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
 from slot.engine.drafts import build_draft
 from slot.engine.prefix_cache import PrefixCache
+from slot.engine.repetition import comma_tokens, opens_repeated_item
 from slot.errors import ModelError, UnknownAdapterError
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class TransformersEngine(Engine):
 
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 12,
-                 prefix_cache_bytes: int = 256 << 20) -> None:
+                 prefix_cache_bytes: int = 256 << 20, max_repeated_items: int = 3, lazy_mask: bool = True) -> None:
         from slot.models import load
 
         torch.set_num_threads(threads or available_cpus())
@@ -48,6 +49,9 @@ class TransformersEngine(Engine):
         self.speculation = speculation
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
+        self.max_repeated_items = max_repeated_items
+        self.lazy_mask = lazy_mask
+        self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
         self._lock = threading.Lock()
         self.cancelled_generations = 0
 
@@ -139,7 +143,7 @@ class TransformersEngine(Engine):
                 finish = "stop"
                 break
             token = self._choose(logits, matcher, greedy=greedy, temperature=request.temperature,
-                                 generator=generator)
+                                 generator=generator, context=output)
             if token is None:
                 finish, error = "error", "the grammar allows no token here"
                 break
@@ -162,7 +166,7 @@ class TransformersEngine(Engine):
             usage.forward_passes += 1
             accepted = 0
             for position, proposed in enumerate(draft):
-                choice = self._choose(batch_logits[position], matcher, greedy=True)
+                choice = self._choose(batch_logits[position], matcher, greedy=True, context=output + draft[:position])
                 if choice != proposed or (matcher is not None and not matcher.consume([proposed])):
                     break
                 accepted += 1
@@ -187,18 +191,51 @@ class TransformersEngine(Engine):
                           decode_ms=decode_ms, error=error)
 
     def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
-                generator: torch.Generator | None = None) -> int | None:
-        """The next token: masked argmax (or a masked sample when temperature > 0)."""
+                generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:
+        """The next token: masked argmax (or a masked sample when temperature > 0).
+
+        Lazy masking: when the grammar accepts the unmasked argmax, it is the masked argmax too, so the
+        full vocabulary mask is computed only when the model's first choice is not allowed (exact).
+        """
         scores = logits[: self.vocab_size]
+        if greedy:
+            token = int(torch.argmax(scores))
+            if matcher is None or (self.lazy_mask and token not in self.eos_ids and matcher.validate([token]) == 1):
+                return self._unrepeat(token, scores, matcher, context)
         if matcher is not None:
             allowed = matcher.mask()
             if not allowed.any():
                 return None
             scores = scores.masked_fill(torch.from_numpy(~allowed), float("-inf"))
         if greedy:
-            return int(torch.argmax(scores))
+            return self._unrepeat(int(torch.argmax(scores)), scores, matcher, context)
         probs = torch.softmax(scores / temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
+
+    def _unrepeat(self, token: int, scores: torch.Tensor, matcher: Any, context: list[int] | None) -> int:
+        """The repetition guard: no separator comma after an item that fills its array max_repeated_items times.
+
+        The replacement closes the array: the text before the comma followed by ``]`` (e.g. ``"]`` for
+        ``","``), or that text alone so the next step closes it; the best other allowed token otherwise.
+        """
+        if not self.max_repeated_items or matcher is None or context is None or token not in self._commas:
+            return token
+        piece = self.tokenizer.decode([token])
+        if not opens_repeated_item(self.tokenizer.decode(context, skip_special_tokens=True), piece,
+                                   self.max_repeated_items):
+            return token
+        allowed = matcher.mask()
+        before = piece[: piece.find(",")]
+        for closing in (before + "]", before):
+            candidate = self.tokenizer.convert_tokens_to_ids(closing) if closing else None
+            if isinstance(candidate, int) and 0 <= candidate < len(allowed) and allowed[candidate] \
+                    and candidate != self.tokenizer.unk_token_id:
+                return candidate
+        banned = ~allowed
+        banned[list(self._commas)] = True
+        if banned.all():
+            return token
+        return int(torch.argmax(scores.masked_fill(torch.from_numpy(banned), float("-inf"))))
 
     def _stream(self, output: list[int], streamed: str, on_delta: Any) -> str:
         text = self.tokenizer.decode(output, skip_special_tokens=True)

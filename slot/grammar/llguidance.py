@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import llguidance
@@ -59,8 +60,16 @@ class LLGuidanceGrammar(CompiledGrammar):
     tokenizer: Any = None
     vocab_size: int = 0
 
+    _pristine: Any = field(default=None, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
     def matcher(self) -> Matcher:
-        return LLGuidanceMatcher(llguidance.LLMatcher(self.tokenizer, self.grammar, log_level=0), self.vocab_size)
+        """A copy of one pristine matcher per grammar: deep_copy is cheaper than building the parser again."""
+        with self._lock:
+            if self._pristine is None:
+                self._pristine = llguidance.LLMatcher(self.tokenizer, self.grammar, log_level=0)
+            fresh = self._pristine.deep_copy()
+        return LLGuidanceMatcher(fresh, self.vocab_size)
 
 
 class LLGuidanceBackend:
