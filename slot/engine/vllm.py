@@ -58,6 +58,7 @@ class VllmEngine(Engine):
                              f"not {grammar_backend!r}")
         os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")  # never phone home
         os.environ.setdefault("DO_NOT_TRACK", "1")
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout is for results (slot structure)
         try:
             from vllm.engine.arg_utils import AsyncEngineArgs
             from vllm.lora.request import LoRARequest
