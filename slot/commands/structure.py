@@ -13,7 +13,8 @@ from slot.config import Settings
 from slot.errors import InvalidRequestError, SlotError
 
 MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
-                "speculation", "draft_tokens", "max_text_chars"]
+                "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
+                "vllm_max_model_len", "vllm_enforce_eager", "vllm_custom_ops"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
