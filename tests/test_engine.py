@@ -94,21 +94,6 @@ def test_sampling_is_seeded(base_structurer, e2e_rows):
     assert one.output == two.output and one.valid
 
 
-def test_lazy_masking_is_exact(base_structurer, e2e_rows, synthetic_rows):
-    """Taking the raw argmax when the grammar accepts it gives the same tokens as always masking."""
-    engine = base_structurer.engine
-    rows = _pick(e2e_rows, 4, 531) + _pick(_nested(synthetic_rows), 2, 5)
-    try:
-        for row in rows:
-            engine.lazy_mask = False
-            eager = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=120)
-            engine.lazy_mask = True
-            lazy = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=120)
-            assert lazy.output == eager.output, row["id"]
-    finally:
-        engine.lazy_mask = True
-
-
 LOOP_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["tags"],
                "properties": {"tags": {"type": "array", "items": {"type": "string"}, "minItems": 2}}}
 

@@ -13,8 +13,9 @@ from slot.schema import load_schema
 pytestmark = pytest.mark.model
 
 
-def _hostile(name: str, n: int = 10) -> object:
-    """outlines_core builds a DFA with ~2^n states for this pattern: n=10 compiles in ~3 s on an idle core."""
+def _hostile(name: str, n: int = 12) -> object:
+    """outlines_core builds a DFA with ~2^n states for this pattern: n=10 compiles in ~3 s on an idle core, so
+    n=12 (~12 s) is still running when the next 1 s timeout passes, on an idle or a busy machine."""
     return load_schema({"type": "object", "properties": {name: {"type": "string",
                                                                 "pattern": f"^(a|b)*a(a|b){{{n}}}$"}},
                         "required": [name]})

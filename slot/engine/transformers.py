@@ -33,7 +33,7 @@ class TransformersEngine(Engine):
 
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 12,
-                 prefix_cache_bytes: int = 256 << 20, max_repeated_items: int = 3, lazy_mask: bool = True) -> None:
+                 prefix_cache_bytes: int = 256 << 20, max_repeated_items: int = 3) -> None:
         from slot.models import load
 
         torch.set_num_threads(threads or available_cpus())
@@ -50,7 +50,6 @@ class TransformersEngine(Engine):
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.max_repeated_items = max_repeated_items
-        self.lazy_mask = lazy_mask
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
         self._lock = threading.Lock()
         self.cancelled_generations = 0
@@ -192,16 +191,8 @@ class TransformersEngine(Engine):
 
     def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
                 generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:
-        """The next token: masked argmax (or a masked sample when temperature > 0).
-
-        Lazy masking: when the grammar accepts the unmasked argmax, it is the masked argmax too, so the
-        full vocabulary mask is computed only when the model's first choice is not allowed (exact).
-        """
+        """The next token: masked argmax (or a masked sample when temperature > 0)."""
         scores = logits[: self.vocab_size]
-        if greedy:
-            token = int(torch.argmax(scores))
-            if matcher is None or (self.lazy_mask and token not in self.eos_ids and matcher.validate([token]) == 1):
-                return self._unrepeat(token, scores, matcher, context)
         if matcher is not None:
             allowed = matcher.mask()
             if not allowed.any():
