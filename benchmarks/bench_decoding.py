@@ -275,28 +275,37 @@ def run_rows(rows: list[Row], structurers: dict[str, Any], outlines_runner: Outl
 
 def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tokens: int,
                 log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
-    """Requests/s and output tokens/s with N threads calling ``structure`` on the same list of rows."""
+    """Requests/s and output tokens/s with N threads calling ``structure`` on the same list of rows, the mean
+    number of requests per forward pass (continuous batching), and how many outputs equal the first level's."""
     results = []
+    first: list[str] = []
+    scheduler = getattr(structurer.engine, "scheduler", None)
     for count in workers:
         latencies: list[float] = []
         tokens = 0
         lock = threading.Lock()
 
-        def one(row: Row) -> None:
+        def one(row: Row) -> str:
             nonlocal tokens
             run = run_engine(structurer, row, speculation=True, max_tokens=max_tokens)
             with lock:
                 latencies.append(run["ms"])
                 tokens += run["tokens"]
+            return run["output"]
 
+        passes, rows_in_passes = (scheduler.passes, scheduler.batched_rows) if scheduler else (0, 0)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=count) as pool:
-            list(pool.map(one, rows))
+            outputs = list(pool.map(one, rows))
         wall = time.perf_counter() - started
+        first = first or outputs
+        shared = (scheduler.batched_rows - rows_in_passes) / max(1, scheduler.passes - passes) if scheduler else 1.0
         results.append({"workers": count, "requests": len(rows), "wall_s": wall, "requests_per_s": len(rows) / wall,
                         "output_tokens_per_s": tokens / wall, "p50_ms": percentile(latencies, 50),
-                        "p95_ms": percentile(latencies, 95)})
-        log(f"concurrency {count}: {len(rows) / wall:.2f} req/s, {tokens / wall:.1f} tok/s in {wall:.1f}s")
+                        "p95_ms": percentile(latencies, 95), "requests_per_pass": shared,
+                        "same_as_first": sum(a == b for a, b in zip(outputs, first))})
+        log(f"concurrency {count}: {len(rows) / wall:.2f} req/s, {tokens / wall:.1f} tok/s in {wall:.1f}s, "
+            f"{shared:.2f} requests/pass, {results[-1]['same_as_first']}/{len(rows)} outputs as with {workers[0]}")
     return results
 
 
@@ -414,11 +423,12 @@ def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[d
                          f"{s['floor_p95_ms']:.0f} | | | | | | | | | | 1.00x |")
     if conc:
         lines += ["", "| concurrent callers (all on, fp32) | requests | req/s | out tok/s | p50 ms | p95 ms | "
-                  "vs 1 caller |", "|---:|---:|---:|---:|---:|---:|---:|"]
+                  "requests per pass | same output as 1 caller | vs 1 caller |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         single = conc[0]["requests_per_s"]
         for c in conc:
             lines.append(f"| {c['workers']} | {c['requests']} | {c['requests_per_s']:.2f} | "
                          f"{c['output_tokens_per_s']:.1f} | {c['p50_ms']:.0f} | {c['p95_ms']:.0f} | "
+                         f"{c.get('requests_per_pass', 1.0):.2f} | {c.get('same_as_first', '?')}/{c['requests']} | "
                          f"{c['requests_per_s'] / single:.2f}x |")
     if checks:
         lines += ["", "| target (issue 6) | rows | measured (all on, fp32) | met |", "|---|---|---|---|"]

@@ -86,6 +86,13 @@ class Settings:
     draft_tokens: int = 12
     """Longest draft verified in one forward pass."""
 
+    max_batch: int = 8
+    """Concurrent requests decoded together in one forward pass (transformers engine, continuous batching);
+    1 decodes one request at a time."""
+
+    batch_wait_ms: float = 5.0
+    """How long a lone request waits for others to share its first forward pass."""
+
     max_repeated_items: int = 3
     """Close a JSON array once its latest item occurs this many times in it (stops a small model's loops
     before max_tokens truncates the JSON); 0 disables the guard."""
@@ -127,8 +134,8 @@ class Settings:
     metrics_port: int = 9090
     """Prometheus metrics HTTP port (0 disables it)."""
 
-    max_concurrency: int = 2
-    """Generations that run at once."""
+    max_concurrency: int = 8
+    """Generations that run at once (the transformers engine batches up to max_batch of them per forward pass)."""
 
     max_queue: int = 16
     """Requests that may wait for a generation slot; past this RESOURCE_EXHAUSTED is returned."""
@@ -170,11 +177,11 @@ class Settings:
         """Check value ranges; raise ValueError naming the field."""
         positive = ["max_tokens", "max_tokens_limit", "draft_tokens", "grammar_cache_size", "max_text_chars",
                     "max_prompt_tokens", "max_schema_bytes", "max_schema_depth", "max_enum_values", "max_schema_nodes",
-                    "max_concurrency", "max_message_bytes"]
+                    "max_concurrency", "max_message_bytes", "max_batch"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
-        for name in ["threads", "prefix_cache_mb", "max_queue", "metrics_port", "max_repeated_items"]:
+        for name in ["threads", "prefix_cache_mb", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

@@ -3,14 +3,14 @@
 One forward pass verifies a whole draft (grammar-forced tokens and text copied from the input), so a
 SLOT output costs far fewer passes than it has tokens, while staying identical to plain greedy
 constrained decoding: a draft token is kept only if it is the masked argmax the model would have chosen.
-The key/value states of the prompt prefix (instructions + schema) are cached across requests.
+The key/value states of the prompt prefix (instructions + schema) are cached across requests, and
+concurrent requests share forward passes (continuous batching, ``slot.engine.scheduler``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ from typing import Any
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
-from slot.engine.drafts import build_draft
 from slot.engine.prefix_cache import PrefixCache
 from slot.engine.repetition import comma_tokens, opens_repeated_item
+from slot.engine.scheduler import BatchScheduler
+from slot.engine.sequence import Sequence
 from slot.errors import ModelError, UnknownAdapterError
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ class TransformersEngine(Engine):
 
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 12,
-                 prefix_cache_bytes: int = 256 << 20, max_repeated_items: int = 3) -> None:
+                 prefix_cache_bytes: int = 256 << 20, max_repeated_items: int = 3,
+                 max_batch: int = 8, batch_wait_ms: float = 5.0) -> None:
         from slot.models import load
 
         torch.set_num_threads(threads or available_cpus())
@@ -51,7 +53,11 @@ class TransformersEngine(Engine):
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.max_repeated_items = max_repeated_items
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
-        self._lock = threading.Lock()
+        self.pad_id = next(iter(sorted(self.eos_ids)), 0) if self.tokenizer.pad_token_id is None \
+            else int(self.tokenizer.pad_token_id)
+        """Token fed in the padding columns of a batch (masked out, any id works)."""
+        self.max_batch = max_batch
+        self.scheduler = BatchScheduler(self, max_batch=max_batch, wait_s=batch_wait_ms / 1000)
         self.cancelled_generations = 0
 
     def _attach_adapters(self, model: Any, adapters: dict[str, Path]) -> Any:
@@ -74,7 +80,8 @@ class TransformersEngine(Engine):
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "model_dir": str(self.model_dir), "adapters": self.adapters(),
-                "dtype": self.dtype, "speculation": self.speculation, "threads": torch.get_num_threads()}
+                "dtype": self.dtype, "speculation": self.speculation, "threads": torch.get_num_threads(),
+                "max_batch": self.max_batch}
 
     # -- decoding ---------------------------------------------------------------------------------
 
@@ -82,12 +89,7 @@ class TransformersEngine(Engine):
         if request.adapter is not None and request.adapter not in self._adapters:
             raise UnknownAdapterError(f"unknown adapter {request.adapter!r}; loaded: {', '.join(self._adapters) or 'none'}",
                                       field="options.adapter")
-        with self._lock, torch.inference_mode(), self._adapter_scope(request.adapter):
-            if request.is_cancelled is not None and request.is_cancelled():  # cancelled while waiting for the lock
-                self.cancelled_generations += 1
-                return Generation(text="", token_ids=[], finish_reason="cancelled",
-                                  usage=Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix)))
-            return self._generate(request)
+        return self.scheduler.submit(request).result()
 
     def _adapter_scope(self, adapter: str | None) -> Any:
         import contextlib
@@ -119,75 +121,12 @@ class TransformersEngine(Engine):
         logits = self._forward(suffix, cache, keep=1)[-1]
         return cache, logits
 
-    def _generate(self, request: GenerationRequest) -> Generation:
+    def _prefill_sequence(self, request: GenerationRequest) -> tuple[Sequence, Any]:
+        """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache."""
         usage = Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix))
         started = time.perf_counter()
         cache, logits = self._prefill(request, usage)
-        prefill_ms = (time.perf_counter() - started) * 1000
-        matcher = request.grammar.matcher() if request.grammar is not None else None
-        generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
-        greedy = request.temperature <= 0
-        speculate = (self.speculation if request.speculation is None else request.speculation) and greedy
-        output: list[int] = []
-        streamed = ""
-        finish = "length"
-        error = ""
-        decode_started = time.perf_counter()
-        while len(output) < request.max_tokens:
-            if request.is_cancelled is not None and request.is_cancelled():
-                finish = "cancelled"
-                self.cancelled_generations += 1
-                break
-            if matcher is not None and matcher.is_stopped():
-                finish = "stop"
-                break
-            token = self._choose(logits, matcher, greedy=greedy, temperature=request.temperature,
-                                 generator=generator, context=output)
-            if token is None:
-                finish, error = "error", "the grammar allows no token here"
-                break
-            if token in self.eos_ids:
-                finish = "stop"
-                break
-            if matcher is not None and not matcher.consume([token]):
-                finish, error = "error", "the grammar rejected the chosen token"
-                break
-            output.append(token)
-            if len(output) >= request.max_tokens or (matcher is not None and matcher.is_stopped()):
-                finish = "stop" if matcher is not None and matcher.is_stopped() else "length"
-                break
-            draft: list[int] = []
-            forced_flags: list[bool] = []
-            if speculate:
-                limit = min(self.draft_tokens, request.max_tokens - len(output))
-                draft, forced_flags = build_draft(matcher, self.tokenizer, output, request.source_text, limit)
-            batch_logits = self._forward([token] + draft, cache, keep=len(draft) + 1)
-            usage.forward_passes += 1
-            accepted = 0
-            for position, proposed in enumerate(draft):
-                choice = self._choose(batch_logits[position], matcher, greedy=True, context=output + draft[:position])
-                if choice != proposed or (matcher is not None and not matcher.consume([proposed])):
-                    break
-                accepted += 1
-                if forced_flags[position]:
-                    usage.forced_tokens += 1
-                else:
-                    usage.copied_tokens += 1
-            output += draft[:accepted]
-            if accepted < len(draft):
-                cache.crop(-(len(draft) - accepted))
-            logits = batch_logits[accepted]
-            if request.on_delta is not None:
-                streamed = self._stream(output, streamed, request.on_delta)
-        if finish == "length" and matcher is not None and matcher.is_stopped():
-            finish = "stop"
-        decode_ms = (time.perf_counter() - decode_started) * 1000
-        text = self.tokenizer.decode(output, skip_special_tokens=True)
-        if request.on_delta is not None and text.startswith(streamed) and len(text) > len(streamed):
-            request.on_delta(text[len(streamed):])
-        usage.completion_tokens = len(output)
-        return Generation(text=text, token_ids=output, finish_reason=finish, usage=usage, prefill_ms=prefill_ms,
-                          decode_ms=decode_ms, error=error)
+        return Sequence(self, request, usage, logits, (time.perf_counter() - started) * 1000), cache
 
     def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
                 generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:

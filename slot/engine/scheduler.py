@@ -1,0 +1,181 @@
+"""BatchScheduler: continuous batching of concurrent generations on one model.
+
+One thread owns the model. Callers queue requests and wait on a future; between forward passes the
+thread admits queued requests into the running batch (prefilling each alone, with the prefix cache),
+and every forward pass then advances all running sequences at once, each with its own grammar state
+and draft. A lone request waits a few milliseconds for company before its first pass. Sequences in one
+batch share the LoRA adapter (peft switches adapters per model, not per row); requests are admitted in
+arrival order, so a request for another adapter waits for the running batch to drain and is never
+overtaken. A failing pass fails the sequences in it, not the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+import torch
+
+from slot.engine.base import Generation, GenerationRequest
+from slot.engine.batch_cache import BatchCache
+from slot.engine.sequence import Sequence, cancelled_before_start
+
+if TYPE_CHECKING:
+    from slot.engine.transformers import TransformersEngine
+
+log = logging.getLogger(__name__)
+
+BATCH_TOKEN_BUDGET = 24
+"""Tokens fed per forward pass across the batch that drafts may fill: on a CPU a pass costs about its
+token count once several rows share it, so drafts shrink as the batch grows."""
+
+
+def draft_limit(longest: int, rows: int) -> int:
+    """The draft length per row for a batch of ``rows`` (``longest`` when alone)."""
+    if rows <= 1:
+        return longest
+    return max(2, min(longest, BATCH_TOKEN_BUDGET // rows - 1))
+
+
+class BatchScheduler:
+    """Runs the decoding loop of a TransformersEngine for every caller, batching those that overlap."""
+
+    def __init__(self, engine: "TransformersEngine", *, max_batch: int, wait_s: float) -> None:
+        self.engine = engine
+        self.max_batch = max_batch
+        self.wait_s = wait_s
+        self._queue: deque[tuple[GenerationRequest, Future[Generation]]] = deque()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+        """Forward passes run so far (for metrics and tests)."""
+        self.batched_rows = 0
+        """Sum over passes of the sequences in each pass (rows / passes = mean batch size)."""
+
+    def submit(self, request: GenerationRequest) -> "Future[Generation]":
+        """Queue a request; the future resolves to its Generation or raises what decoding raised."""
+        future: Future[Generation] = Future()
+        with self._ready:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="slot-decode", daemon=True)
+                self._thread.start()
+            self._queue.append((request, future))
+            self._ready.notify()
+        return future
+
+    # -- the decoding thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        batch = BatchCache()
+        running: list[tuple[Sequence, Future[Generation]]] = []
+        with torch.inference_mode():
+            while True:
+                try:
+                    for request, future in self._admit(running):
+                        self._start(request, future, batch, running)
+                    if running:
+                        self._step(batch, running)
+                except Exception as exc:  # noqa: BLE001 - never let the thread die with callers waiting
+                    self._fail(batch, running, exc)
+                    batch = BatchCache()
+
+    def _admit(self, running: list[tuple[Sequence, Future[Generation]]]
+               ) -> list[tuple[GenerationRequest, Future[Generation]]]:
+        """Queued requests that join now: in arrival order, same adapter as the batch, up to max_batch."""
+        with self._ready:
+            if not running:
+                while not self._queue:
+                    self._ready.wait()
+                deadline = time.monotonic() + self.wait_s
+                while len(self._queue) < self.max_batch and (left := deadline - time.monotonic()) > 0:
+                    self._ready.wait(left)
+            adapter = running[0][0].request.adapter if running else self._queue[0][0].adapter
+            admitted = []
+            while self._queue and len(running) + len(admitted) < self.max_batch \
+                    and self._queue[0][0].adapter == adapter:
+                admitted.append(self._queue.popleft())
+            return admitted
+
+    def _start(self, request: GenerationRequest, future: Future[Generation], batch: BatchCache,
+               running: list[tuple[Sequence, Future[Generation]]]) -> None:
+        """Prefill one request alone and add it to the running batch."""
+        if not future.set_running_or_notify_cancel():
+            return
+        if request.is_cancelled is not None and request.is_cancelled():
+            self.engine.cancelled_generations += 1
+            future.set_result(cancelled_before_start(request))
+            return
+        try:
+            with self.engine._adapter_scope(request.adapter):
+                sequence, cache = self.engine._prefill_sequence(request)
+            batch.add(cache)
+        except Exception as exc:  # noqa: BLE001 - reported to its caller, the thread goes on
+            future.set_exception(exc)
+            return
+        running.append((sequence, future))
+
+    def _step(self, batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]]) -> None:
+        """One forward pass for every running sequence; finished ones leave the batch.
+
+        A sequence whose own work raises (its grammar matcher, its callbacks) fails alone; a failing forward
+        pass fails every sequence in it.
+        """
+        limit = draft_limit(self.engine.draft_tokens, len(running))
+        feeds: list[list[int]] = []
+        leaving: list[int] = []
+        for row, (sequence, future) in enumerate(running):
+            try:
+                feed = sequence.propose(limit)
+                if feed is None:
+                    future.set_result(sequence.result())
+            except Exception as exc:  # noqa: BLE001 - this request's failure, not its batch-mates'
+                feed = None
+                future.set_exception(exc)
+            if feed is None:
+                leaving.append(row)
+            else:
+                feeds.append(feed)
+        self._leave(batch, running, leaving)
+        if not running:
+            return
+        try:
+            inputs = batch.inputs(feeds, self.engine.pad_id)
+            with self.engine._adapter_scope(running[0][0].request.adapter):
+                logits = self.engine.model(**inputs).logits
+        except Exception as exc:  # noqa: BLE001
+            self._fail(batch, running, exc)
+            return
+        self.passes += 1
+        self.batched_rows += len(running)
+        kept, leaving = [], []
+        for row, (sequence, future) in enumerate(running):
+            try:
+                kept.append(sequence.verify(logits[row, :len(feeds[row])].float()))
+            except Exception as exc:  # noqa: BLE001
+                kept.append(1)
+                leaving.append(row)
+                future.set_exception(exc)
+        batch.commit(kept, inputs["input_ids"].shape[1])
+        self._leave(batch, running, leaving)
+
+    @staticmethod
+    def _leave(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], rows: list[int]) -> None:
+        if rows:
+            batch.remove(rows)
+            running[:] = [entry for row, entry in enumerate(running) if row not in set(rows)]
+
+    @staticmethod
+    def _fail(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
+        log.exception("decoding pass failed; failing its %d sequences", len(running))
+        for _, future in running:
+            if not future.done():
+                future.set_exception(exc)
+        running.clear()
+        try:
+            batch.remove(list(range(len(batch))))
+        except Exception:  # noqa: BLE001 - the caller starts a fresh cache
+            log.exception("could not reset the batch cache")
