@@ -3,6 +3,12 @@
 A SLOT output is mostly keys and punctuation the grammar forces, and values copied from the input.
 Drafts are only proposals: the decoding loop keeps the prefix the grammar accepts and the model agrees
 with under greedy decoding, so the output is the same as plain greedy constrained decoding.
+
+A copied span stops at the next punctuation of the input (values rarely run past a comma or a full
+stop), and is followed by a guess that the value ends there: the first closing token the grammar allows
+(``","``, ``"}``, ``,"`` ...) and then whatever the grammar forces after it (the next key). When the
+guess is right, the end of one value and the next key cost no pass of their own. Forced text whose
+tokenization llguidance leaves open (``":"`` after a key) is drafted as the tokenizer would write it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,30 @@ from slot.grammar.base import Matcher
 MAX_SUFFIX_CHARS = 32
 MIN_SUFFIX_CHARS = 2
 CONTINUATION_CHARS = 64
+BOUNDARIES = frozenset(',.;!?()[]{}|"\n\t')
+"""Characters of the input where a copied value most likely ends. A cut inside a value (749.99) costs one
+pass more; measured on E2E and synthetic rows, cutting at every comma and full stop saves more than that."""
+CLOSERS = ('","', '"}', '",', '"]', '"', ',"', '}', ']', ',')
+"""Tokens that end a value, most likely first; the first one the grammar allows is drafted."""
+
+_closer_ids: dict[int, list[int]] = {}
+
+
+def closer_ids(tokenizer: Any) -> list[int]:
+    """Token ids of CLOSERS that are single tokens in this vocabulary (cached per tokenizer)."""
+    key = id(tokenizer)
+    if key not in _closer_ids:
+        ids = [tokenizer.encode(text, add_special_tokens=False) for text in CLOSERS]
+        _closer_ids[key] = [found[0] for found in ids if len(found) == 1]
+    return _closer_ids[key]
+
+
+def cut_at_boundary(continuation: str) -> tuple[str, bool]:
+    """The continuation up to its first boundary character, and whether one was found."""
+    for at, char in enumerate(continuation):
+        if char in BOUNDARIES:
+            return continuation[:at], True
+    return continuation, False
 
 
 def copy_continuation(output_text: str, source: str) -> str:
@@ -30,6 +60,16 @@ def copy_continuation(output_text: str, source: str) -> str:
     return ""
 
 
+def forced_by_text(matcher: Matcher, tokenizer: Any) -> list[int]:
+    """The grammar's forced text tokenized the usual way, when its forced tokens stop short of it (llguidance
+    leaves ``":"`` after a key unforced because another tokenization could still follow)."""
+    text = matcher.forced_text()
+    if not text:
+        return []
+    tokens = tokenizer.encode(text, add_special_tokens=False)
+    return tokens[:matcher.validate(tokens)]
+
+
 def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], source: str,
                 limit: int) -> tuple[list[int], list[bool]]:
     """Propose up to ``limit`` tokens after ``output_ids``; returns (draft, which draft tokens the grammar forced).
@@ -39,10 +79,13 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
     draft: list[int] = []
     forced_flags: list[bool] = []
     consumed = 0
+    closed = False
     try:
         while len(draft) < limit:
             room = limit - len(draft)
             forced = matcher.forced()[:room] if matcher is not None else []
+            if not forced and matcher is not None:
+                forced = forced_by_text(matcher, tokenizer)[:room]
             if forced:
                 ok = matcher.validate(forced)
                 forced = forced[:ok]
@@ -53,12 +96,15 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
                 draft += forced
                 forced_flags += [True] * len(forced)
                 continue
-            text = tokenizer.decode(output_ids + draft, skip_special_tokens=True)
-            continuation = copy_continuation(text, source)
-            if not continuation:
+            if closed:
                 break
-            proposal = tokenizer.encode(continuation, add_special_tokens=False)[:room]
-            if matcher is not None:
+            text = tokenizer.decode(output_ids + draft, skip_special_tokens=True)
+            continuation, bounded = cut_at_boundary(copy_continuation(text, source))
+            if not continuation and not bounded:
+                break
+            encoded = tokenizer.encode(continuation, add_special_tokens=False) if continuation else []
+            proposal = encoded[:room]
+            if matcher is not None and proposal:
                 ok = matcher.validate(proposal)
                 proposal = proposal[:ok]
                 if not proposal:
@@ -67,8 +113,16 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
                 consumed += len(proposal)
             draft += proposal
             forced_flags += [False] * len(proposal)
-            if matcher is None or len(proposal) < room:
+            if matcher is None or len(proposal) < len(encoded) or not bounded or len(draft) >= limit:
                 break
+            closer = next((token for token in closer_ids(tokenizer) if matcher.validate([token]) == 1), None)
+            if closer is None:
+                break
+            matcher.consume([closer])
+            consumed += 1
+            draft.append(closer)
+            forced_flags.append(False)
+            closed = True
     finally:
         if matcher is not None and consumed:
             matcher.rollback(consumed)

@@ -36,6 +36,11 @@ class Matcher(abc.ABC):
     def forced(self) -> list[int]:
         """Tokens the grammar forces next (fast-forward); empty when there is a choice."""
 
+    def forced_text(self) -> str:
+        """Text the grammar forces next, including bytes whose tokenization is still open (e.g. ``":"``
+        after a key); empty when unknown or when there is a choice."""
+        return ""
+
     @abc.abstractmethod
     def is_stopped(self) -> bool:
         """True when nothing but end-of-sequence may follow."""

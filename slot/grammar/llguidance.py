@@ -43,6 +43,15 @@ class LLGuidanceMatcher(Matcher):
     def forced(self) -> list[int]:
         return list(self._m.compute_ff_tokens())
 
+    def forced_text(self) -> str:
+        data = self._m.compute_ff_bytes()
+        for end in range(len(data), max(-1, len(data) - 4), -1):  # drop a cut multi-byte character
+            try:
+                return bytes(data[:end]).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        return ""
+
     def is_stopped(self) -> bool:
         return self._m.is_stopped()
 
