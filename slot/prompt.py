@@ -76,9 +76,13 @@ def render(tokenizer: Tokenizer, schema_text: str, text: str) -> Prompt:
 
 
 def encode(tokenizer: Tokenizer, prompt: Prompt) -> PromptTokens:
-    """Token ids of a rendered prompt; the chat template already holds any special tokens it needs."""
-    return PromptTokens(prefix=tokenizer.encode(prompt.prefix, add_special_tokens=False),
-                        suffix=tokenizer.encode(prompt.suffix, add_special_tokens=False))
+    """Token ids of a rendered prompt. The chat template holds the special tokens it needs; a model without
+    one (Gemma 3 base) still gets its beginning-of-sequence token first, which it was trained to see."""
+    prefix = tokenizer.encode(prompt.prefix, add_special_tokens=False)
+    bos = getattr(tokenizer, "bos_token_id", None)
+    if isinstance(bos, int) and (not prefix or prefix[0] != bos):
+        prefix = [bos] + prefix
+    return PromptTokens(prefix=prefix, suffix=tokenizer.encode(prompt.suffix, add_special_tokens=False))
 
 
 def target_text(value: Any, schema: Any) -> str:

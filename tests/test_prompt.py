@@ -30,6 +30,22 @@ def test_encode_is_prefix_plus_suffix(tokenizer):
     assert tokenizer.decode(tokens.ids) == rendered.full
 
 
+def test_encode_starts_with_the_bos_token_exactly_once(tokenizer):
+    rendered = prompt.render(tokenizer, '{"type":"object"}', "Ada lives in London.")
+    tokens = prompt.encode(tokenizer, rendered)
+    assert tokens.prefix[0] == tokenizer.bos_token_id  # the chat template wrote it (<|im_start|>)
+    assert tokens.prefix[1] != tokenizer.bos_token_id
+
+    class Plain:  # a base model without chat template (Gemma 3): its BOS must still come first
+        bos_token_id = 2
+
+        def encode(self, text, add_special_tokens=False):
+            return [ord(c) for c in text]
+
+    bare = prompt.encode(Plain(), prompt.Prompt(prefix="ab", suffix="cd"))
+    assert bare.prefix == [2, ord("a"), ord("b")] and bare.suffix == [ord("c"), ord("d")]
+
+
 def test_target_text_orders_keys_like_the_schema_and_is_compact():
     schema = {"type": "object", "properties": {"b": {"type": "string"}, "a": {"$ref": "#/$defs/x"}},
               "$defs": {"x": {"type": "object", "properties": {"z": {}, "y": {}}}}}

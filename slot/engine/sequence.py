@@ -35,7 +35,8 @@ class Sequence:
         self.matcher = request.grammar.matcher() if request.grammar is not None else None
         self.generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
         self.greedy = request.temperature <= 0
-        self.speculate = (engine.speculation if request.speculation is None else request.speculation) and self.greedy
+        wanted = engine.speculation if request.speculation is None else request.speculation
+        self.speculate = wanted and self.greedy and engine.can_speculate
         self.output: list[int] = []
         self.streamed = ""
         self.finish: str | None = None

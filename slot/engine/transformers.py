@@ -56,6 +56,13 @@ class TransformersEngine(Engine):
         self.pad_id = next(iter(sorted(self.eos_ids)), 0) if self.tokenizer.pad_token_id is None \
             else int(self.tokenizer.pad_token_id)
         """Token fed in the padding columns of a batch (masked out, any id works)."""
+        self.can_speculate = not _has_sliding_window(model.config)
+        """False for models with sliding-window layers (Gemma 3): they drop old key/value states, so rejected
+        draft tokens cannot be cropped and batch rows cannot be re-aligned; one request at a time, one token
+        per pass."""
+        if not self.can_speculate and (speculation or max_batch > 1):
+            log.warning("%s has sliding-window attention: speculation and batching are off", model_dir.name)
+            self.speculation, max_batch = False, 1
         self.max_batch = max_batch
         self.scheduler = BatchScheduler(self, max_batch=max_batch, wait_s=batch_wait_ms / 1000)
         self.cancelled_generations = 0
@@ -186,6 +193,13 @@ def available_cpus() -> int:
     except (OSError, ValueError):
         pass
     return cpus
+
+
+def _has_sliding_window(config: Any) -> bool:
+    """True when some attention layers of the model only keep a window of recent tokens."""
+    config = getattr(config, "text_config", config)
+    return "sliding_attention" in (getattr(config, "layer_types", None) or []) \
+        or bool(getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True))
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
