@@ -184,7 +184,8 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
                                  max_schema_depth=s.max_schema_depth, max_enum_values=s.max_enum_values,
                                  default_max_tokens=s.max_tokens, max_tokens_limit=s.max_tokens_limit,
                                  max_concurrency=s.max_concurrency, max_queue=s.max_queue,
-                                 max_message_bytes=s.max_message_bytes)
+                                 max_message_bytes=s.max_message_bytes, max_prompt_tokens=s.max_prompt_tokens,
+                                 max_batch=s.max_batch)
         return slot_pb2.ServerInfo(version=__version__, base_model=s.base_model, adapters=adapters,
                                    default_adapter=default, grammar_backend=BACKEND_ENUMS[s.grammar_backend],
                                    grammar_backends=list(BACKEND_NAMES), engine=s.engine, limits=limits, dtype=s.dtype)

@@ -60,7 +60,7 @@ def test_pydantic_round_trip(server):
     assert venue.name and venue.area and venue.near  # content quality is measured by slot eval, not here
 
 
-def test_async_client(server):
+def test_async_client(server, settings):
     async def run():
         async with AsyncSlotClient(server.target) as client:
             info = await client.server_info()
@@ -69,6 +69,7 @@ def test_async_client(server):
 
     info, result = asyncio.run(run())
     assert info.version and info.limits.max_queue == 8
+    assert info.limits.max_prompt_tokens == settings.max_prompt_tokens and info.limits.max_batch == settings.max_batch
     assert result.valid
 
 
