@@ -45,7 +45,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-E2E = Path("/work/shared/data/e2e/e2e_dev_slot.jsonl")
+E2E = ROOT.parent / "shared" / "data" / "e2e" / "e2e_dev_slot.jsonl"
 NESTED = ("nested", "arrays", "refs", "comprehensive")
 SYNTH_N, SYNTH_SEED = 400, 5
 OT = "OT (outlines 1.3.3 + transformers)"

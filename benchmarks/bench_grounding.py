@@ -41,7 +41,7 @@ from slot.grounding import ground  # noqa: E402
 from slot.grounding.text_index import tokenize  # noqa: E402
 from slot.leaves import iter_leaves, split_pointer  # noqa: E402
 
-E2E = Path("/work/shared/data/e2e/e2e_dev_slot.jsonl")
+E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "e2e_dev_slot.jsonl"
 Row = dict[str, Any]
 
 
