@@ -670,7 +670,11 @@ def e2e_baseline(structurer: Any, rows: int, stride: int = 23) -> dict[str, Any]
 # --------------------------------------------------------------------------------------------------
 
 def write_refusals(structurer: Any) -> dict[str, Any]:
-    run = run_suite(structurer.engine.tokenizer, structurer.grammars, structurer.limits)
+    from slot.grammar.cache import GrammarCache
+
+    engine = structurer.engine  # each schema's own grammar (open objects left open, as the suite expects)
+    grammars = GrammarCache(engine.tokenizer, engine.vocab_size, close_objects=False)
+    run = run_suite(engine.tokenizer, grammars, structurer.limits)
     report = refusal_report(run)
     REFUSALS.parent.mkdir(parents=True, exist_ok=True)
     REFUSALS.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

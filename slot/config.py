@@ -86,6 +86,10 @@ class Settings:
     draft_tokens: int = 12
     """Longest draft verified in one forward pass."""
 
+    close_objects: bool = True
+    """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
+    small model invents keys there); the output still validates against the schema as given."""
+
     max_batch: int = 8
     """Concurrent requests decoded together in one forward pass (transformers engine, continuous batching);
     1 decodes one request at a time."""

@@ -147,7 +147,8 @@ def _check_meta_schema(document: dict[str, Any] | bool, validator_class: type) -
                           path=_pointer(error.absolute_path), keyword=str(error.validator))
 
 
-def _subschemas(node: dict[str, Any], path: str) -> Iterator[tuple[Any, str]]:
+def subschemas(node: dict[str, Any], path: str = "") -> Iterator[tuple[Any, str]]:
+    """The direct subschemas of a schema node with their JSON Pointers (every keyword that holds schemas)."""
     for key in _MAP_KEYWORDS:
         value = node.get(key)
         if isinstance(value, dict):
@@ -201,7 +202,7 @@ def _check_structure(document: Any, limits: Limits) -> None:
         if isinstance(identifier, str) and "#" not in identifier and path:
             raise UnsupportedSchemaError("$id in a subschema (a new base URI) is not supported",
                                          path=f"{path}/$id", keyword="$id")
-        for sub, sub_path in _subschemas(node, path):
+        for sub, sub_path in subschemas(node, path):
             stack.append((sub, sub_path, depth + 1))
 
 
@@ -246,7 +247,7 @@ def _check_refs(document: dict[str, Any]) -> None:
                 edges.extend(f"{path}/{key}/{i}" for i in range(len(node[key])))
         edges.extend(f"{path}/{key}" for key in ("not", "if", "then", "else") if isinstance(node.get(key), dict))
         same_location[path] = edges
-        for sub, sub_path in _subschemas(node, path):
+        for sub, sub_path in subschemas(node, path):
             stack.append((sub, sub_path))
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     for start in same_location:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from slot.config import Settings
+from slot.closed_objects import close_objects
 from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
@@ -105,7 +106,7 @@ class Structurer:
     def around(cls, settings: Settings, engine: Engine, adapters: dict[str, Path]) -> "Structurer":
         """A Structurer around a loaded engine: its grammar cache, and the default adapter when loaded."""
         cache = GrammarCache(engine.tokenizer, engine.vocab_size, capacity=settings.grammar_cache_size,
-                             compile_timeout_s=settings.compile_timeout_s)
+                             compile_timeout_s=settings.compile_timeout_s, close_objects=settings.close_objects)
         return cls(settings, engine, cache, default_adapter=DEFAULT if DEFAULT in adapters else None)
 
     def load_schema(self, raw: str | bytes | dict[str, Any]) -> Schema:
@@ -133,6 +134,10 @@ class Structurer:
     def check_text(self, text: str) -> None:
         """Refuse empty, over-long or non-encodable text."""
         check_text(text, self.settings.max_text_chars)
+
+    def grammar_document(self, schema: Schema) -> Any:
+        """The schema the constraint is built from: open objects closed when close_objects is on."""
+        return close_objects(schema.document) if self.settings.close_objects else schema.document
 
     def check_options(self, max_tokens: int | None, temperature: float) -> int:
         """Validate numeric options; return the effective max_tokens."""
@@ -186,7 +191,7 @@ class Structurer:
         generation = self.engine.generate(GenerationRequest(
             prompt=prompt, grammar=grammar, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
-            is_cancelled=is_cancelled, json_schema=checked.document if constrained else None))
+            is_cancelled=is_cancelled, json_schema=self.grammar_document(checked) if constrained else None))
         timings.prefill_ms = generation.prefill_ms
         timings.generate_ms = generation.prefill_ms + generation.decode_ms
         checked_output = validate_output(generation.text, checked)

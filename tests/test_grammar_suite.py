@@ -142,8 +142,11 @@ def bench():
 @pytest.fixture(scope="module")
 def suite_run(base_structurer, bench):
     assert SUITE.is_dir(), f"JSON-Schema-Test-Suite missing at {SUITE}"
-    run = bench.run_suite(base_structurer.engine.tokenizer, base_structurer.grammars, base_structurer.limits,
-                          root=SUITE / "tests")
+    from slot.grammar.cache import GrammarCache
+
+    engine = base_structurer.engine  # the grammar as compiled from each schema itself (objects left open)
+    grammars = GrammarCache(engine.tokenizer, engine.vocab_size, close_objects=False)
+    run = bench.run_suite(engine.tokenizer, grammars, base_structurer.limits, root=SUITE / "tests")
     summary = bench.suite_summary(run)
     print(f"\ngrammar suite: {json.dumps(summary)}")
     return run

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
+from slot.closed_objects import close_objects
 from slot.errors import InvalidRequestError, OverloadedError, UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar
 from slot.schema import Schema
@@ -31,8 +32,11 @@ class GrammarCache:
     """Compiled grammars keyed by (backend, schema hash) for one tokenizer; least recently used evicted."""
 
     def __init__(self, hf_tokenizer: Any, vocab_size: int, *, capacity: int = 256,
-                 compile_timeout_s: float = 10.0, max_abandoned: int = MAX_ABANDONED) -> None:
+                 compile_timeout_s: float = 10.0, max_abandoned: int = MAX_ABANDONED,
+                 close_objects: bool = True) -> None:
         self._tokenizer = hf_tokenizer
+        self.close_objects = close_objects
+        """Compile open objects closed (``slot.closed_objects``); the cache holds one kind per instance."""
         self._vocab_size = vocab_size
         self._capacity = capacity
         self._timeout = compile_timeout_s
@@ -74,6 +78,8 @@ class GrammarCache:
             raise UnsupportedSchemaError("the schema `false` admits no value at all", keyword="false")
         if document is True:
             document = {}  # `true` admits any JSON value
+        if self.close_objects:
+            document = close_objects(document)
         future = self._start(compiler.compile, document, schema.hash)
         try:
             compiled = future.result(timeout=self._timeout)

@@ -1,0 +1,73 @@
+"""Closing open objects for the grammar: no keys beyond those a schema lists, unless it asks for them.
+
+JSON Schema leaves an object open when ``additionalProperties`` is not given, and a small model uses that
+freedom to invent keys (``"autopay_message": {...}``) and to loop on them until ``max_tokens`` cuts the
+JSON. SLOT's job is the listed fields, so the *grammar* is compiled from a copy of the schema in which such
+objects are closed. Every instance of the closed copy is an instance of the original (closing only removes
+choices), so post-validation still uses the schema as given and the output stays valid against it.
+
+Closing is skipped wherever it could remove every instance or change a composition: objects that use
+``patternProperties``, ``unevaluatedProperties``, ``propertyNames``, ``allOf``/``oneOf``/``$ref``/``if`` or
+``dependentSchemas`` beside ``properties``, ``required`` keys that are not listed, or more
+``minProperties`` than listed keys; and the whole schema when it uses ``allOf``, ``oneOf``, ``not``,
+``if``, ``unevaluatedProperties`` or ``$dynamicRef`` anywhere (a closed branch there can exclude what a
+sibling adds, or flip a negation).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from slot.schema import subschemas
+
+WHOLE_SCHEMA_BLOCKERS = frozenset({"allOf", "oneOf", "not", "if", "unevaluatedProperties", "$dynamicRef"})
+"""Keywords that make closing anything in the schema unsafe."""
+NODE_BLOCKERS = frozenset({"additionalProperties", "patternProperties", "unevaluatedProperties", "propertyNames",
+                           "allOf", "oneOf", "anyOf", "$ref", "if", "dependentSchemas", "dependencies"})
+"""Keywords beside ``properties`` that leave that object as it is."""
+_MAPS = ("properties", "$defs", "definitions")
+_ONES = ("items", "additionalProperties", "contains", "additionalItems")
+_LISTS = ("anyOf", "prefixItems", "items")
+
+
+def close_objects(document: Any) -> Any:
+    """A copy of the schema with open objects closed where that is safe; the document itself when nothing is."""
+    if not isinstance(document, dict) or _uses_any(document, WHOLE_SCHEMA_BLOCKERS):
+        return document
+    closed = copy.deepcopy(document)
+    _close(closed, depth=0)
+    return closed
+
+
+def _close(node: Any, depth: int) -> None:
+    if not isinstance(node, dict) or depth > 64:
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict) and not NODE_BLOCKERS & node.keys():
+        required = node.get("required", [])
+        fits = all(key in properties for key in required) if isinstance(required, list) else False
+        minimum = node.get("minProperties", 0)
+        if fits and (not isinstance(minimum, int) or minimum <= len(properties)):
+            node["additionalProperties"] = False
+    for keyword in _MAPS:
+        children = node.get(keyword)
+        if isinstance(children, dict):
+            for child in children.values():
+                _close(child, depth + 1)
+    for keyword in _ONES:
+        _close(node.get(keyword), depth + 1)
+    for keyword in _LISTS:
+        children = node.get(keyword)
+        if isinstance(children, list):
+            for child in children:
+                _close(child, depth + 1)
+
+
+def _uses_any(node: Any, keywords: frozenset[str], depth: int = 0) -> bool:
+    """True when a keyword occurs in any subschema (property names and enum values are not keywords)."""
+    if not isinstance(node, dict):
+        return False
+    if depth > 64 or keywords & node.keys():
+        return True
+    return any(_uses_any(child, keywords, depth + 1) for child, _ in subschemas(node))
