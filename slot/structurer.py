@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from slot.config import Settings
-from slot.closed_objects import close_objects
 from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
@@ -136,8 +135,9 @@ class Structurer:
         check_text(text, self.settings.max_text_chars)
 
     def grammar_document(self, schema: Schema) -> Any:
-        """The schema the constraint is built from: open objects closed when close_objects is on."""
-        return close_objects(schema.document) if self.settings.close_objects else schema.document
+        """The schema the constraint is built from (the grammar cache's: open objects closed when close_objects
+        is on), for engines that build the constraint themselves."""
+        return self.grammars.document(schema)
 
     def check_options(self, max_tokens: int | None, temperature: float) -> int:
         """Validate numeric options; return the effective max_tokens."""

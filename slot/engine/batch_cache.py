@@ -56,7 +56,8 @@ class BatchCache:
         """Drop finished rows, then the leading columns no remaining row uses."""
         if not rows:
             return
-        keep = [i for i in range(len(self.positions)) if i not in set(rows)]
+        leaving = set(rows)
+        keep = [i for i in range(len(self.positions)) if i not in leaving]
         if not keep:
             self.cache, self.valid, self.positions = None, torch.zeros((0, 0), dtype=torch.bool), []
             return

@@ -166,7 +166,8 @@ class BatchScheduler:
     def _leave(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], rows: list[int]) -> None:
         if rows:
             batch.remove(rows)
-            running[:] = [entry for row, entry in enumerate(running) if row not in set(rows)]
+            leaving = set(rows)
+            running[:] = [entry for row, entry in enumerate(running) if row not in leaving]
 
     @staticmethod
     def _fail(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:

@@ -63,6 +63,16 @@ class GrammarCache:
                 self._backends[name] = getattr(importlib.import_module(module), cls)(self._tokenizer, self._vocab_size)
             return self._backends[name]
 
+    def document(self, schema: Schema) -> dict[str, Any]:
+        """The schema document grammars are built from: ``true`` as ``{}``, open objects closed when
+        close_objects is on. Raises for ``false``, which admits no value."""
+        document = schema.document
+        if document is False:
+            raise UnsupportedSchemaError("the schema `false` admits no value at all", keyword="false")
+        if document is True:
+            return {}  # `true` admits any JSON value
+        return close_objects(document) if self.close_objects else document
+
     def get(self, schema: Schema, backend: str) -> tuple[CompiledGrammar, bool]:
         """The compiled grammar and whether it came from the cache."""
         key = (backend, schema.hash)
@@ -73,14 +83,7 @@ class GrammarCache:
                 self.hits += 1
                 return found, True
         compiler = self.backend(backend)
-        document = schema.document
-        if document is False:
-            raise UnsupportedSchemaError("the schema `false` admits no value at all", keyword="false")
-        if document is True:
-            document = {}  # `true` admits any JSON value
-        if self.close_objects:
-            document = close_objects(document)
-        future = self._start(compiler.compile, document, schema.hash)
+        future = self._start(compiler.compile, self.document(schema), schema.hash)
         try:
             compiled = future.result(timeout=self._timeout)
         except (ValueError, TypeError, RuntimeError, OverflowError) as exc:  # a backend's own parse error
