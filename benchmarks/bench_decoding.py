@@ -50,8 +50,10 @@ NESTED = ("nested", "arrays", "refs", "comprehensive")
 SYNTH_N, SYNTH_SEED = 400, 5
 OT = "OT (outlines 1.3.3 + transformers)"
 PLAIN, PREFIX, SPEC, ALL, ALL_BF16 = "plain", "+prefix cache", "+speculation", "all on", "all on bf16"
+ALL_HALF = "all on fp16 weights"
 ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
-    # name: which engine (cold = prefix_cache_mb=0, warm = default budget, bf16 = warm in bfloat16), speculation.
+    # name: which engine (cold = prefix_cache_mb=0, warm = default budget, bf16 = warm in bfloat16,
+    # half = warm with float16 weights), speculation.
     # The two prefix-cache configurations without bf16 get an engine each, so each sees the stream of rows once
     # (the first row of a schema misses, the next ones hit) instead of one warming the cache for the other.
     PLAIN: {"engine": "cold", "speculation": False},
@@ -59,7 +61,10 @@ ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
     SPEC: {"engine": "cold", "speculation": True},
     ALL: {"engine": "warm", "speculation": True},
     ALL_BF16: {"engine": "bf16", "speculation": True},
+    ALL_HALF: {"engine": "half", "speculation": True},
 }
+ENGINE_DTYPES = {"bf16": "bfloat16", "half": "float16-weights"}
+"""Engines whose dtype is not float32 (the floor is timed once per dtype)."""
 CONFIGS = [OT, *ENGINE_CONFIGS]
 TARGETS = {
     "speedup": "p50 latency >= 5x lower than OT, identical JSON on >= 99% of rows",
@@ -117,15 +122,15 @@ def synthetic_rows(count: int, folder: Path, *, n: int = SYNTH_N, seed: int = SY
 
 
 def load_structurers(home: str, *, threads: int = 0,
-                     which: tuple[str, ...] = ("cold", "warm", "warm_nospec", "bf16")) -> dict[str, Any]:
+                     which: tuple[str, ...] = ("cold", "warm", "warm_nospec", "bf16", "half")) -> dict[str, Any]:
     """The engines the configurations need: cold (prefix cache off), warm and warm_nospec (default budget),
-    bf16 (default budget, bfloat16)."""
+    bf16 (default budget, bfloat16), half (default budget, float16 weights)."""
     from slot.config import Settings
     from slot.structurer import Structurer
 
-    base = Settings.from_env(home=home, adapter="none", threads=threads)
+    base = Settings.from_env(home=home, adapter="none", threads=threads, dtype="float32")
     variants = {"cold": base.replace(prefix_cache_mb=0), "warm": base, "warm_nospec": base,
-                "bf16": base.replace(dtype="bfloat16")}
+                **{engine: base.replace(dtype=dtype) for engine, dtype in ENGINE_DTYPES.items()}}
     return {name: Structurer.from_settings(variants[name], progress=False) for name in which}
 
 
@@ -344,7 +349,7 @@ def summarize(records: list[dict[str, Any]], configs: list[str]) -> dict[str, di
                 continue
             ms = [run["ms"] for _, run in runs]
             tokens = sum(run["tokens"] for _, run in runs)
-            dtype = "bfloat16" if config == ALL_BF16 else "float32"
+            dtype = ENGINE_DTYPES.get(ENGINE_CONFIGS.get(config, {}).get("engine", ""), "float32")
             floors = [r["floor_ms"].get(dtype, r["floor_ms"].get("float32")) for r, _ in runs]
             summary = {
                 "rows": len(runs), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),

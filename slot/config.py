@@ -52,8 +52,8 @@ class Settings:
     engine: str = "transformers"
     """Inference engine: transformers (CPU default) or vllm (optional extra)."""
 
-    dtype: str = "float32"
-    """Weights and activations precision: float32 or bfloat16."""
+    dtype: str = "auto"
+    """Precision: auto (float16-weights on the transformers engine, float32 on vllm), float32, bfloat16, or float16-weights (float16 weights, float32 compute, adapters merged; transformers engine only)."""
 
     vllm_max_num_seqs: int = 16
     """vLLM engine: most requests decoded together in one batch (max_num_seqs); raise max_concurrency to fill it."""
@@ -173,6 +173,13 @@ class Settings:
         """The cache directory as a Path."""
         return Path(self.home).expanduser()
 
+    @property
+    def resolved_dtype(self) -> str:
+        """The precision the engine runs: ``auto`` resolved for the chosen engine."""
+        if self.dtype != "auto":
+            return self.dtype
+        return "float32" if self.engine == "vllm" else "float16-weights"
+
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes).validated()
@@ -191,11 +198,13 @@ class Settings:
         if self.max_tokens > self.max_tokens_limit:
             raise SettingsError("setting max_tokens must not exceed max_tokens_limit")
         choices = {"grammar_backend": ("llguidance", "xgrammar", "outlines_core"),
-                   "engine": ("transformers", "vllm"), "dtype": ("float32", "bfloat16"),
+                   "engine": ("transformers", "vllm"), "dtype": ("auto", "float32", "bfloat16", "float16-weights"),
                    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SettingsError(f"setting {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.engine == "vllm" and self.dtype == "float16-weights":
+            raise SettingsError("setting dtype float16-weights is for the transformers engine; vllm takes float32 or bfloat16")
         for name, lowest in (("vllm_max_num_seqs", 1), ("vllm_kv_cache_mb", 1), ("vllm_max_model_len", 0)):
             if getattr(self, name) < lowest:
                 raise SettingsError(f"setting {name} must be >= {lowest}, got {getattr(self, name)}")

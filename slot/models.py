@@ -183,14 +183,17 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def load(path: Path, *, dtype: str = "float32"):  # type: ignore[no-untyped-def]
-    """Load a causal LM and its tokenizer from a local directory (never from a hub)."""
+    """Load a causal LM and its tokenizer from a local directory (never from a hub).
+
+    ``float16-weights`` loads float32 weights: the engine packs them (``slot.engine.half_weights``).
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16-weights": torch.float32}[dtype]
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
     model.eval()

@@ -94,7 +94,7 @@ class Structurer:
             return cls.around(settings, VllmEngine.from_settings(model_dir, adapters, settings), adapters)
         from slot.engine.transformers import TransformersEngine
 
-        engine = TransformersEngine(model_dir, adapters=adapters, dtype=settings.dtype, threads=settings.threads,
+        engine = TransformersEngine(model_dir, adapters=adapters, dtype=settings.resolved_dtype, threads=settings.threads,
                                     speculation=settings.speculation, draft_tokens=settings.draft_tokens,
                                     prefix_cache_bytes=settings.prefix_cache_mb << 20,
                                     max_repeated_items=settings.max_repeated_items,

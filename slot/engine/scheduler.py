@@ -144,8 +144,8 @@ class BatchScheduler:
             return
         try:
             inputs = batch.inputs(feeds, self.engine.pad_id)
-            with self.engine._adapter_scope(running[0][0].request.adapter):
-                logits = self.engine.model(**inputs).logits
+            with self.engine._adapter_scope(running[0][0].request.adapter) as model:
+                logits = model(**inputs).logits
         except Exception as exc:  # noqa: BLE001
             self._fail(batch, running, exc)
             return

@@ -9,9 +9,11 @@ concurrent requests share forward passes (continuous batching, ``slot.engine.sch
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,21 @@ class TransformersEngine(Engine):
         self.eos_ids = _eos_ids(model, self.tokenizer)
         self.vocab_size = int(model.get_output_embeddings().weight.shape[0])
         self._adapters: list[str] = []
+        self._variants: dict[str | None, Any] | None = None
+        """float16-weights only: one merged model per adapter (``None``: the base model)."""
         if adapters:
+            self._check_adapters(adapters)
+        if dtype == "float16-weights":
+            from slot.engine.half_weights import half_weight_variants
+
+            self._variants = half_weight_variants(model, adapters or {})
+            self._adapters = list(adapters or {})
+            model = self._variants[None]
+        elif adapters:
             model = self._attach_adapters(model, adapters)
         self.model = model
+        self._active = model
+        """The model the next forward pass runs (set by ``_adapter_scope``)."""
         self.dtype = dtype
         self.speculation = speculation
         self.draft_tokens = draft_tokens
@@ -67,13 +81,17 @@ class TransformersEngine(Engine):
         self.scheduler = BatchScheduler(self, max_batch=max_batch, wait_s=batch_wait_ms / 1000)
         self.cancelled_generations = 0
 
+    @staticmethod
+    def _check_adapters(adapters: dict[str, Path]) -> None:
+        for name, path in adapters.items():
+            if not (Path(path) / "adapter_config.json").is_file():
+                raise ModelError(f"adapter {name!r}: no adapter_config.json in {path}")
+
     def _attach_adapters(self, model: Any, adapters: dict[str, Path]) -> Any:
         from peft import PeftModel
 
         peft_model = None
         for name, path in adapters.items():
-            if not (Path(path) / "adapter_config.json").is_file():
-                raise ModelError(f"adapter {name!r}: no adapter_config.json in {path}")
             if peft_model is None:
                 peft_model = PeftModel.from_pretrained(model, str(path), adapter_name=name)
             else:
@@ -98,18 +116,23 @@ class TransformersEngine(Engine):
                                       field="options.adapter")
         return self.scheduler.submit(request).result()
 
-    def _adapter_scope(self, adapter: str | None) -> Any:
-        import contextlib
-
-        if not self._adapters:
-            return contextlib.nullcontext()
-        if adapter is None:
-            return self.model.disable_adapter()
-        self.model.set_adapter(adapter)
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def _adapter_scope(self, adapter: str | None) -> Iterator[Any]:
+        """Within the scope, forward passes run ``adapter`` (``None``: the base model); yields the model to call."""
+        if self._variants is not None:
+            self._active = self._variants[adapter]
+            yield self._active
+        elif not self._adapters:
+            yield self.model
+        elif adapter is None:
+            with self.model.disable_adapter():
+                yield self.model
+        else:
+            self.model.set_adapter(adapter)
+            yield self.model
 
     def _forward(self, ids: list[int], cache: Any, *, keep: int) -> torch.Tensor:
-        out = self.model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        out = self._active(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
         return out.logits[0].float()
 
     def _prefill(self, request: GenerationRequest, usage: Usage) -> tuple[Any, torch.Tensor]:

@@ -127,7 +127,7 @@ class VllmEngine(Engine):
     @classmethod
     def from_settings(cls, model_dir: Path, adapters: dict[str, Path], settings: Any) -> "VllmEngine":
         """The engine a slot.config.Settings describes (the ``vllm_*`` fields, dtype and grammar backend)."""
-        return cls(model_dir, adapters=adapters, dtype=settings.dtype, grammar_backend=settings.grammar_backend,
+        return cls(model_dir, adapters=adapters, dtype=settings.resolved_dtype, grammar_backend=settings.grammar_backend,
                    max_num_seqs=settings.vllm_max_num_seqs, kv_cache_bytes=settings.vllm_kv_cache_mb << 20,
                    max_model_len=settings.vllm_max_model_len, enforce_eager=settings.vllm_enforce_eager,
                    custom_ops=settings.vllm_custom_ops)

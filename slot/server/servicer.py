@@ -188,7 +188,7 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
                                  max_batch=s.max_batch)
         return slot_pb2.ServerInfo(version=__version__, base_model=s.base_model, adapters=adapters,
                                    default_adapter=default, grammar_backend=BACKEND_ENUMS[s.grammar_backend],
-                                   grammar_backends=list(BACKEND_NAMES), engine=s.engine, limits=limits, dtype=s.dtype)
+                                   grammar_backends=list(BACKEND_NAMES), engine=s.engine, limits=limits, dtype=s.resolved_dtype)
 
     # -- the shared structuring path --------------------------------------------------------------
 
