@@ -13,13 +13,15 @@ Configurations, run one after the other on each row (so a change of machine load
   llguidance's ``x-guidance`` option (the same grammar the engine compiles);
 - the engine (``Structurer.structure``) with: ``plain`` (no speculation, no prefix cache),
   ``+prefix cache``, ``+speculation`` (grammar fast-forward + copy drafts, no prefix cache), ``all on``, and
-  ``all on bf16`` (``dtype="bfloat16"``).
+  ``all on bf16`` (``dtype="bfloat16"``), ``all on fp16 weights`` (``dtype="float16-weights"``, the default).
 
 Per configuration and row set: p50/p95 request latency, output tokens/s, decoding forward passes per output
 token (the prompt prefill not counted), shares of output tokens forced by the grammar and copied from the
 input, agreement with OT (same JSON after json.loads; same text) and with the plain engine, and the
 *floor*: one forward pass over the prompt + output ids of the row (no cache), timed on the same model.
-Then throughput with 1, 4 and 8 concurrent callers of ``Structurer.structure`` (all on, fp32).
+Then throughput with 1, 4 and 8 concurrent callers of ``Structurer.structure`` (all on, float16 weights:
+the default; ``--concurrency-config``). ``--adapter default`` runs every configuration with the shipped
+adapter (OT with it merged into its float32 weights) instead of the base model.
 
     .venv/bin/python benchmarks/bench_decoding.py --out benchmarks/results/decoding.json
 
@@ -121,14 +123,14 @@ def synthetic_rows(count: int, folder: Path, *, n: int = SYNTH_N, seed: int = SY
 # -- runners ----------------------------------------------------------------------------------------
 
 
-def load_structurers(home: str, *, threads: int = 0,
+def load_structurers(home: str, *, threads: int = 0, adapter: str = "none",
                      which: tuple[str, ...] = ("cold", "warm", "warm_nospec", "bf16", "half")) -> dict[str, Any]:
     """The engines the configurations need: cold (prefix cache off), warm and warm_nospec (default budget),
     bf16 (default budget, bfloat16), half (default budget, float16 weights)."""
     from slot.config import Settings
     from slot.structurer import Structurer
 
-    base = Settings.from_env(home=home, adapter="none", threads=threads, dtype="float32")
+    base = Settings.from_env(home=home, adapter=adapter, threads=threads, dtype="float32")
     variants = {"cold": base.replace(prefix_cache_mb=0), "warm": base, "warm_nospec": base,
                 **{engine: base.replace(dtype=dtype) for engine, dtype in ENGINE_DTYPES.items()}}
     return {name: Structurer.from_settings(variants[name], progress=False) for name in which}
@@ -146,13 +148,17 @@ def compact_schema_text(schema: dict[str, Any] | bool) -> str:
 class OutlinesRunner:
     """The OT path: outlines' transformers model + JSON-schema Generator with the llguidance backend."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, adapter_dir: Path | None = None) -> None:
         import outlines
 
         from slot.models import load
 
         self.outlines = outlines
         self.hf_model, self.tokenizer = load(model_dir, dtype="float32")
+        if adapter_dir is not None:  # the adapter merged into the float32 weights (what a user would load)
+            from peft import PeftModel
+
+            self.hf_model = PeftModel.from_pretrained(self.hf_model, str(adapter_dir)).merge_and_unload().eval()
         self.model = outlines.from_transformers(self.hf_model, self.tokenizer)
         # The prompt handed over is already rendered with the chat template (slot.prompt.render(...).full);
         # outlines would wrap a plain string in the template a second time.
@@ -378,8 +384,13 @@ def summarize(records: list[dict[str, Any]], configs: list[str]) -> dict[str, di
     return out
 
 
+def headline(configs: list[str]) -> str:
+    """The configuration the targets are judged on: the service default (float16 weights) when it ran."""
+    return ALL_HALF if ALL_HALF in configs else ALL
+
+
 def verdicts(summary: dict[str, Any], conc: list[dict[str, Any]], config: str = ALL) -> list[dict[str, Any]]:
-    """Each issue target against the measurement for ``config`` (the engine default: all on, fp32)."""
+    """Each issue target against the measurement for ``config`` (see ``headline``)."""
     checks: list[dict[str, Any]] = []
     for set_name in ("e2e", "synthetic"):
         s = summary.get(set_name, {}).get(config)
@@ -407,7 +418,8 @@ def _pct(value: Any) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
-def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
+def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[dict[str, Any]], *,
+             config: str = ALL, conc_config: str = ALL) -> str:
     """The tables: per set and configuration, concurrency, and the targets."""
     lines = ["| rows | configuration | p50 ms | p95 ms | out tok/s | passes/token | forced | copied | "
              "cached prompt | JSON = OT | text = OT | text = plain | p50 speed-up vs OT | p50 / floor |",
@@ -427,7 +439,7 @@ def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[d
             lines.append(f"| {set_name} | floor: one pass over prompt + output ({dtype}) | {s['floor_p50_ms']:.0f} | "
                          f"{s['floor_p95_ms']:.0f} | | | | | | | | | | 1.00x |")
     if conc:
-        lines += ["", "| concurrent callers (all on, fp32) | requests | req/s | out tok/s | p50 ms | p95 ms | "
+        lines += ["", f"| concurrent callers ({conc_config}) | requests | req/s | out tok/s | p50 ms | p95 ms | "
                   "requests per pass | same output as 1 caller | vs 1 caller |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         single = conc[0]["requests_per_s"]
         for c in conc:
@@ -436,7 +448,7 @@ def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[d
                          f"{c.get('requests_per_pass', 1.0):.2f} | {c.get('same_as_first', '?')}/{c['requests']} | "
                          f"{c['requests_per_s'] / single:.2f}x |")
     if checks:
-        lines += ["", "| target (issue 6) | rows | measured (all on, fp32) | met |", "|---|---|---|---|"]
+        lines += ["", f"| target (issue 6) | rows | measured ({config}) | met |", "|---|---|---|---|"]
         for c in checks:
             lines.append(f"| {c['target']} | {c['set']} | {c['measured']} | {'yes' if c['ok'] else 'NO'} |")
     return "\n".join(lines)
@@ -488,7 +500,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = one per core)")
     parser.add_argument("--configs", default=",".join(CONFIGS),
                         help="comma-separated subset of: " + ", ".join(CONFIGS))
+    parser.add_argument("--adapter", default="none",
+                        help="LoRA adapter for every configuration: none (base model), default (the shipped one) "
+                             "or a directory; OT gets it merged into its float32 weights")
     parser.add_argument("--concurrency", default="1,4,8", help="numbers of concurrent callers ('' skips)")
+    parser.add_argument("--concurrency-config", default=ALL_HALF, choices=[ALL, ALL_BF16, ALL_HALF],
+                        help="engine configuration the concurrency levels run on")
     parser.add_argument("--concurrency-requests", type=int, default=24,
                         help="requests per concurrency level (spread over the benchmark rows)")
     parser.add_argument("--out", type=Path, help="write the summary and per-row records as JSON")
@@ -506,10 +523,14 @@ def main(argv: list[str] | None = None) -> int:
         log("warning: a training run (slot.train.command) is using the CPU; timings will be inflated")
     rows = e2e_rows(args.e2e_rows, args.e2e_step) + synthetic_rows(args.synthetic_rows, args.synthetic_dir)
     log(f"{len(rows)} rows; load {env_before['load_average']}")
-    needed = sorted({ENGINE_CONFIGS[c]["engine"] for c in configs if c in ENGINE_CONFIGS} | {"warm"})
-    structurers = load_structurers(args.home, threads=args.threads, which=tuple(needed))
+    concurrent_engine = ENGINE_CONFIGS[args.concurrency_config]["engine"]
+    needed = sorted({ENGINE_CONFIGS[c]["engine"] for c in configs if c in ENGINE_CONFIGS} | {"warm", concurrent_engine})
+    structurers = load_structurers(args.home, threads=args.threads, adapter=args.adapter, which=tuple(needed))
     reference = structurers["warm"]
-    ot = OutlinesRunner(reference.engine.model_dir) if OT in configs else None
+    from slot.structurer import adapter_paths
+
+    adapter_dirs = adapter_paths(reference.settings)
+    ot = OutlinesRunner(reference.engine.model_dir, adapter_dirs.get("default")) if OT in configs else None
     # warm-up (not recorded, few tokens): the first row of each set through every configuration
     warm_rows = [next(r for r in rows if r.set == s) for s in ("e2e", "synthetic") if any(r.set == s for r in rows)]
     run_rows(warm_rows, structurers, ot, configs=configs, max_tokens=min(8, args.max_tokens))
@@ -528,10 +549,11 @@ def main(argv: list[str] | None = None) -> int:
     workers = [int(w) for w in args.concurrency.split(",") if w.strip()]
     conc_rows = [rows[i * len(rows) // args.concurrency_requests] for i in range(min(args.concurrency_requests,
                                                                                      len(rows)))]
-    conc = concurrency(reference, conc_rows, workers, max_tokens=args.max_tokens, log=log) if workers else []
-    checks = verdicts(summary, conc)
+    conc = concurrency(structurers[concurrent_engine], conc_rows, workers, max_tokens=args.max_tokens,
+                       log=log) if workers else []
+    checks = verdicts(summary, conc, headline(configs))
     env_after = environment()
-    table = markdown(summary, conc, checks)
+    table = markdown(summary, conc, checks, config=headline(configs), conc_config=args.concurrency_config)
     print(table)
     print(f"\nload average before {env_before['load_average']}, after {env_after['load_average']}; "
           f"{env_after.get('cpu', '')}, {env_after['cpus']} CPUs, torch {env_after['torch']} "
