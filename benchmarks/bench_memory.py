@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.rows.read_text(encoding="utf-8").splitlines()][:args.count]
+    loading = time.perf_counter()
     structurer = Structurer.from_settings(Settings.from_env().replace(threads=args.threads), progress=False)
+    print(f"loaded ({structurer.engine.describe()['dtype']}) in {time.perf_counter() - loading:.1f} s: {memory()}",
+          flush=True)
     structurer.structure(rows[0]["input_text"], rows[0]["json_schema"], max_tokens=8)
     print(f"after load and warm-up: {memory()}", flush=True)
     started = time.perf_counter()

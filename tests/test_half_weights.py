@@ -35,12 +35,12 @@ def _logits(model, ids: list[int]) -> torch.Tensor:
         return model(input_ids=torch.tensor([ids])).logits[0].float()
 
 
-def test_variants_match_float32_base_and_merged_adapter(tiny_with_lora):
+def test_models_match_float32_base_and_merged_adapter(tiny_with_lora):
     import copy
 
     from peft import PeftModel
 
-    from slot.engine.half_weights import half_weight_variants
+    from slot.engine.half_weights import HalfWeightModels
 
     base, adapter_dir = tiny_with_lora
     ids = [5, 17, 3, 88, 41, 9, 60, 2]
@@ -48,22 +48,27 @@ def test_variants_match_float32_base_and_merged_adapter(tiny_with_lora):
     reference_lora = _logits(PeftModel.from_pretrained(copy.deepcopy(base), str(adapter_dir)).eval(), ids)
     assert (reference_lora - reference_base).abs().max() > 0.05  # the adapter changes the logits
 
-    variants = half_weight_variants(copy.deepcopy(base), {"a": adapter_dir})
-    assert set(variants) == {"a", None}
-    assert variants["a"].get_input_embeddings() is variants[None].get_input_embeddings()
+    reloads = []
+    models = HalfWeightModels(copy.deepcopy(base), {"a": adapter_dir},
+                              reload=lambda: reloads.append(1) or copy.deepcopy(base))
+    assert models.built() == ["a"] and reloads == []  # only the default adapter's model at start
     for name, reference in (("a", reference_lora), (None, reference_base)):
-        logits = _logits(variants[name], ids)
+        logits = _logits(models.get(name), ids)
         assert torch.allclose(logits, reference, atol=2e-2), (name, (logits - reference).abs().max())
         assert torch.equal(logits.argmax(-1), reference.argmax(-1))
+    assert reloads == [1] and models.built() == ["a", None]  # the base model was built on first use, once
+    models.get(None)
+    assert reloads == [1]
+    assert models.get("a").get_input_embeddings() is models.get(None).get_input_embeddings()
 
 
 def test_a_row_does_not_depend_on_its_batch_mates(tiny_with_lora):
     """Unlike per-tensor int8, float16 weights keep each row's logits (almost) independent of the others."""
     import copy
 
-    from slot.engine.half_weights import half_weight_variants
+    from slot.engine.half_weights import HalfWeightModels
 
-    model = half_weight_variants(copy.deepcopy(tiny_with_lora[0]), {})[None]
+    model = HalfWeightModels(copy.deepcopy(tiny_with_lora[0]), {}, reload=lambda: None).get(None)
     row = [7, 8, 9, 10, 11]
     alone = _logits(model, row)
     with torch.inference_mode():

@@ -46,16 +46,16 @@ class TransformersEngine(Engine):
         self.eos_ids = _eos_ids(model, self.tokenizer)
         self.vocab_size = int(model.get_output_embeddings().weight.shape[0])
         self._adapters: list[str] = []
-        self._variants: dict[str | None, Any] | None = None
-        """float16-weights only: one merged model per adapter (``None``: the base model)."""
+        self._half: Any = None
+        """float16-weights only: the merged model of each adapter (slot.engine.half_weights.HalfWeightModels)."""
         if adapters:
             self._check_adapters(adapters)
         if dtype == "float16-weights":
-            from slot.engine.half_weights import half_weight_variants
+            from slot.engine.half_weights import HalfWeightModels
 
-            self._variants = half_weight_variants(model, adapters or {})
+            self._half = HalfWeightModels(model, adapters or {}, lambda: load(model_dir, dtype="float32")[0])
             self._adapters = list(adapters or {})
-            model = self._variants[None]
+            model = self._half.get(self._half.first)
         elif adapters:
             model = self._attach_adapters(model, adapters)
         self.model = model
@@ -119,8 +119,8 @@ class TransformersEngine(Engine):
     @contextlib.contextmanager
     def _adapter_scope(self, adapter: str | None) -> Iterator[Any]:
         """Within the scope, forward passes run ``adapter`` (``None``: the base model); yields the model to call."""
-        if self._variants is not None:
-            self._active = self._variants[adapter]
+        if self._half is not None:
+            self._active = self._half.get(adapter)
             yield self._active
         elif not self._adapters:
             yield self.model
