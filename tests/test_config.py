@@ -37,3 +37,16 @@ def test_env_overrides_defaults_and_flags_override_env():
 def test_bad_settings_name_the_field(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("engine, dtype, resolved", [
+    ("transformers", "auto", "float16-weights"), ("vllm", "auto", "float32"),
+    ("transformers", "float32", "float32"), ("vllm", "bfloat16", "bfloat16"),
+])
+def test_dtype_auto_resolves_per_engine(engine, dtype, resolved):
+    assert Settings.from_env({"SLOT_ENGINE": engine, "SLOT_DTYPE": dtype}).resolved_dtype == resolved
+
+
+def test_float16_weights_is_refused_on_vllm():
+    with pytest.raises(SettingsError, match="float16-weights is for the transformers engine"):
+        Settings.from_env({"SLOT_ENGINE": "vllm", "SLOT_DTYPE": "float16-weights"})

@@ -76,13 +76,6 @@ def test_a_row_does_not_depend_on_its_batch_mates(tiny_with_lora):
     assert torch.allclose(alone, batched, atol=1e-4)
 
 
-def test_settings_refuse_float16_weights_on_vllm():
-    from slot.config import Settings, SettingsError
-
-    with pytest.raises(SettingsError, match="float16-weights"):
-        Settings(engine="vllm", dtype="float16-weights").validated()
-
-
 @pytest.fixture(scope="module")
 def float32_structurer(settings):
     """The real model and shipped adapter in float32 (peft LoRA layers, nothing merged): the reference."""
