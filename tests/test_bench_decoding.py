@@ -82,3 +82,14 @@ def test_compact_schema_text(bench):
 def test_percentile(bench):
     assert bench.percentile([1, 2, 3, 4], 50) == 2.5
     assert bench.percentile([5], 95) == 5
+
+
+def test_ot_runs_the_adapter_merged(bench, structurer, e2e_rows):
+    """``--adapter default``: OT decodes with the adapter merged into its weights, so its JSON is the service's."""
+    from slot.structurer import adapter_paths
+
+    row = e2e_rows[5]
+    ot = bench.OutlinesRunner(structurer.engine.model_dir, adapter_paths(structurer.settings)["default"])
+    prompt, _ = bench.prompt_of(structurer, bench.Row(row["id"], "e2e", row["input_text"], row["json_schema"]))
+    run = ot.run(prompt.full, row["json_schema"], max_tokens=96)
+    assert json.loads(run["output"]) == structurer.structure(row["input_text"], row["json_schema"], max_tokens=96).json
