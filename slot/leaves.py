@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "iter_leaves", "leaf_map"]
+__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "resolve_ref", "iter_leaves", "leaf_map"]
 
 
 def escape_token(token: str | int) -> str:
@@ -34,6 +34,31 @@ def split_pointer(pointer: str) -> list[str]:
     if not pointer.startswith("/"):
         raise ValueError(f"JSON Pointer must be empty or start with '/': {pointer!r}")
     return [unescape_token(t) for t in pointer[1:].split("/")]
+
+
+def resolve_ref(document: Any, ref: str) -> Any:
+    """The node a local ``$ref`` (``#`` or ``#/a/b``, %-encoded or not) points to inside ``document``.
+
+    The one resolver of schema references (schema checks, the prompt's key order, grounding); raises
+    LookupError when the reference is not a local JSON Pointer or points nowhere.
+    """
+    from urllib.parse import unquote
+
+    if not ref.startswith("#"):
+        raise LookupError(f"not a local reference: {ref!r}")
+    try:
+        tokens = split_pointer(unquote(ref[1:]))
+    except ValueError as exc:
+        raise LookupError(f"not a JSON Pointer reference: {ref!r}") from exc
+    node = document
+    for token in tokens:
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            raise LookupError(f"{ref!r} points nowhere")
+    return node
 
 
 def iter_leaves(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -112,12 +112,14 @@ def _order_like(value: Any, node: Any, root: Any, _depth: int = 0) -> Any:
 
 
 def _deref(node: Any, root: Any) -> Any:
+    """Follow a chain of local ``$ref`` (at most 32); ``{}`` where one points nowhere."""
+    from slot.leaves import resolve_ref
+
     for _ in range(32):
         if not (isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#")):
             return node
-        target: Any = root
-        for part in node["$ref"][1:].split("/")[1:]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        node = target
+        try:
+            node = resolve_ref(root, node["$ref"])
+        except LookupError:
+            return {}
     return node

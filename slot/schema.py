@@ -18,6 +18,7 @@ import jsonschema
 from jsonschema import validators
 
 from slot.errors import SchemaError, UnsupportedSchemaError
+from slot.leaves import resolve_ref
 from slot.patterns import PatternTimeout, bound_jsonschema, time_budget
 
 bound_jsonschema()  # post-validation never runs Python's backtracking re on model output
@@ -276,25 +277,16 @@ def _normal_pointer(ref: str) -> str:
 
 
 def resolve_pointer(document: Any, ref: str, *, at: str = "") -> Any:
-    """Resolve a local reference '#/a/b' in a document; SchemaError if it points nowhere."""
-    from urllib.parse import unquote
-
-    pointer = unquote(ref[1:])
-    if pointer == "":
-        return document
-    if not pointer.startswith("/"):
+    """Resolve a local reference '#/a/b' in a document (``slot.leaves.resolve_ref``); SchemaError if it points
+    nowhere, UnsupportedSchemaError for an anchor ('#name')."""
+    pointer = _normal_pointer(ref)
+    if pointer and not pointer.startswith("/"):
         raise UnsupportedSchemaError(f"anchor references ({ref!r}) are not supported; use '#/$defs/...'",
                                      path=at, keyword="$ref")
-    node = document
-    for part in pointer[1:].split("/"):
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise SchemaError(f"$ref {ref!r} does not resolve inside the schema", path=at, keyword="$ref")
-    return node
+    try:
+        return resolve_ref(document, ref)
+    except LookupError:
+        raise SchemaError(f"$ref {ref!r} does not resolve inside the schema", path=at, keyword="$ref") from None
 
 
 def _escape(name: str) -> str:

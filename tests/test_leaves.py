@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slot.leaves import escape_token, iter_leaves, join_pointer, leaf_map, split_pointer
+from slot.leaves import escape_token, iter_leaves, join_pointer, leaf_map, resolve_ref, split_pointer
 
 
 def test_nested_objects_and_lists_in_document_order() -> None:
@@ -42,3 +42,16 @@ def test_split_inverts_join(tokens: list[str]) -> None:
 def test_split_rejects_relative_pointer() -> None:
     with pytest.raises(ValueError):
         split_pointer("a/b")
+
+
+def test_resolve_ref_is_the_one_local_reference_resolver():
+    doc = {"$defs": {"a/b": {"type": "string"}, "t~x": {"type": "integer"}, "list": [{"const": 1}, {"const": 2}],
+                     "sp ace": {"type": "null"}}}
+    assert resolve_ref(doc, "#") is doc
+    assert resolve_ref(doc, "#/$defs/a~1b") == {"type": "string"}
+    assert resolve_ref(doc, "#/$defs/t~0x") == {"type": "integer"}
+    assert resolve_ref(doc, "#/$defs/list/1") == {"const": 2}
+    assert resolve_ref(doc, "#/$defs/sp%20ace") == {"type": "null"}
+    for bad in ("#/$defs/missing", "#/$defs/list/2", "#anchor", "other.json#/a", "#/$defs/list/x"):
+        with pytest.raises(LookupError):
+            resolve_ref(doc, bad)

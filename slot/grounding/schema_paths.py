@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from slot import patterns
-from slot.leaves import split_pointer, unescape_token
+from slot.leaves import resolve_ref, split_pointer
 
 __all__ = ["subschemas_at", "allows_null", "enum_synonyms", "schema_hint"]
 
@@ -18,20 +18,10 @@ _MAX_REF_DEPTH = 32
 
 
 def _resolve_ref(root: dict[str, Any], ref: str) -> Any:
-    if ref == "#":
-        return root
-    if not ref.startswith("#/"):
+    try:
+        return resolve_ref(root, ref)
+    except LookupError:
         return None
-    node: Any = root
-    for token in ref[2:].split("/"):
-        token = unescape_token(token)
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return None
-    return node
 
 
 def _expand(root: dict[str, Any], schema: Any, depth: int = 0) -> list[dict[str, Any]]:
