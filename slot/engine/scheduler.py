@@ -110,8 +110,8 @@ class BatchScheduler:
             future.set_result(cancelled_before_start(request))
             return
         try:
-            with self.engine._adapter_scope(request.adapter):
-                sequence, cache = self.engine._prefill_sequence(request)
+            with self.engine._adapter_scope(request.adapter) as model:
+                sequence, cache = self.engine._prefill_sequence(model, request)
             batch.add(cache)
         except Exception as exc:  # noqa: BLE001 - reported to its caller, the thread goes on
             future.set_exception(exc)

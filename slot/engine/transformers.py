@@ -59,8 +59,6 @@ class TransformersEngine(Engine):
         elif adapters:
             model = self._attach_adapters(model, adapters)
         self.model = model
-        self._active = model
-        """The model the next forward pass runs (set by ``_adapter_scope``)."""
         self.dtype = dtype
         self.speculation = speculation
         self.draft_tokens = draft_tokens
@@ -120,8 +118,7 @@ class TransformersEngine(Engine):
     def _adapter_scope(self, adapter: str | None) -> Iterator[Any]:
         """Within the scope, forward passes run ``adapter`` (``None``: the base model); yields the model to call."""
         if self._half is not None:
-            self._active = self._half.get(adapter)
-            yield self._active
+            yield self._half.get(adapter)
         elif not self._adapters:
             yield self.model
         elif adapter is None:
@@ -131,11 +128,12 @@ class TransformersEngine(Engine):
             self.model.set_adapter(adapter)
             yield self.model
 
-    def _forward(self, ids: list[int], cache: Any, *, keep: int) -> torch.Tensor:
-        out = self._active(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
+    @staticmethod
+    def _forward(model: Any, ids: list[int], cache: Any, *, keep: int) -> torch.Tensor:
+        out = model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
         return out.logits[0].float()
 
-    def _prefill(self, request: GenerationRequest, usage: Usage) -> tuple[Any, torch.Tensor]:
+    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage) -> tuple[Any, torch.Tensor]:
         from transformers import DynamicCache
 
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
@@ -144,18 +142,18 @@ class TransformersEngine(Engine):
         if cache is None:
             cache = DynamicCache(config=self.model.config)
             if prefix:
-                self._forward(prefix, cache, keep=1)
+                self._forward(model, prefix, cache, keep=1)
                 self.prefix_cache.put(key, cache)
         else:
             usage.cached_prompt_tokens = len(prefix)
-        logits = self._forward(suffix, cache, keep=1)[-1]
+        logits = self._forward(model, suffix, cache, keep=1)[-1]
         return cache, logits
 
-    def _prefill_sequence(self, request: GenerationRequest) -> tuple[Sequence, Any]:
+    def _prefill_sequence(self, model: Any, request: GenerationRequest) -> tuple[Sequence, Any]:
         """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache."""
         usage = Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix))
         started = time.perf_counter()
-        cache, logits = self._prefill(request, usage)
+        cache, logits = self._prefill(model, request, usage)
         return Sequence(self, request, usage, logits, (time.perf_counter() - started) * 1000), cache
 
     def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
