@@ -108,6 +108,16 @@ class Structurer:
                              compile_timeout_s=settings.compile_timeout_s, close_objects=settings.close_objects)
         return cls(settings, engine, cache, default_adapter=DEFAULT if DEFAULT in adapters else None)
 
+    def close(self) -> None:
+        """Stop the engine (its decoding thread or vLLM process); the Structurer is unusable afterwards."""
+        self.engine.close()
+
+    def __enter__(self) -> "Structurer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def load_schema(self, raw: str | bytes | dict[str, Any]) -> Schema:
         """Check a schema under this server's limits."""
         return load_schema(raw, self.limits)

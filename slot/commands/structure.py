@@ -41,10 +41,10 @@ def run(args: argparse.Namespace) -> int:
         if args.schema or args.text:
             raise InvalidRequestError("use either --input (batch) or --schema/--text, not both")
         rows = _read_rows(Path(args.input), args.limit)
-        structurer = Structurer.from_settings(Settings.from_args(args))
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         try:
-            return _batch(structurer, rows, out, args)
+            with Structurer.from_settings(Settings.from_args(args)) as structurer:
+                return _batch(structurer, rows, out, args)
         finally:
             if out is not sys.stdout:
                 out.close()
@@ -57,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_args(args)
     check_text(text, settings.max_text_chars)  # refuse bad input before the model loads
     schema = load_schema(schema_path.read_bytes(), schema_limits(settings))
-    structurer = Structurer.from_settings(settings)
-    result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
-                                  grounding_policy=args.grounding_policy)
+    with Structurer.from_settings(settings) as structurer:
+        result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
+                                      grounding_policy=args.grounding_policy)
     if args.full:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -87,3 +87,6 @@ class Engine(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """Facts for GetServerInfo and logs."""
         return {"engine": self.name, "adapters": self.adapters()}
+
+    def close(self) -> None:
+        """Stop the engine's worker threads or processes (idempotent); generate() fails afterwards."""

@@ -7,13 +7,19 @@ and draft. A lone request waits a few milliseconds for company before its first 
 batch share the LoRA adapter (peft switches adapters per model, not per row); requests are admitted in
 arrival order, so a request for another adapter waits for the running batch to drain and is never
 overtaken. A failing pass fails the sequences in it, not the thread.
+
+``close()`` stops the thread after its current pass. Every scheduler is closed at interpreter exit too:
+the thread is a daemon, and one still inside a torch kernel while the C++ runtime tears down its thread
+pools aborts the process ("terminate called without an active exception").
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -23,11 +29,20 @@ import torch
 from slot.engine.base import Generation, GenerationRequest
 from slot.engine.batch_cache import BatchCache
 from slot.engine.sequence import Sequence, cancelled_before_start
+from slot.errors import UnavailableError
 
 if TYPE_CHECKING:
     from slot.engine.transformers import TransformersEngine
 
 log = logging.getLogger(__name__)
+
+_OPEN: "weakref.WeakSet[BatchScheduler]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for scheduler in list(_OPEN):
+        scheduler.close()
 
 BATCH_TOKEN_BUDGET = 24
 """Tokens fed per forward pass across the batch that drafts may fill: on a CPU a pass costs about its
@@ -51,6 +66,7 @@ class BatchScheduler:
         self._queue: deque[tuple[GenerationRequest, Future[Generation]]] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.passes = 0
         """Forward passes run so far (for metrics and tests)."""
         self.batched_rows = 0
@@ -60,12 +76,25 @@ class BatchScheduler:
         """Queue a request; the future resolves to its Generation or raises what decoding raised."""
         future: Future[Generation] = Future()
         with self._ready:
+            if self._closed:
+                raise UnavailableError("the engine is closed")
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="slot-decode", daemon=True)
                 self._thread.start()
+                _OPEN.add(self)
             self._queue.append((request, future))
             self._ready.notify()
         return future
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Stop the decoding thread after its current pass; what is running or queued fails (idempotent)."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+        _OPEN.discard(self)
 
     # -- the decoding thread ----------------------------------------------------------------------
 
@@ -74,6 +103,9 @@ class BatchScheduler:
         running: list[tuple[Sequence, Future[Generation]]] = []
         with torch.inference_mode():
             while True:
+                if self._closed:
+                    self._stop(batch, running)
+                    return
                 try:
                     for request, future in self._admit(running):
                         self._start(request, future, batch, running)
@@ -88,11 +120,14 @@ class BatchScheduler:
         """Queued requests that join now: in arrival order, same adapter as the batch, up to max_batch."""
         with self._ready:
             if not running:
-                while not self._queue:
+                while not self._queue and not self._closed:
                     self._ready.wait()
                 deadline = time.monotonic() + self.wait_s
-                while len(self._queue) < self.max_batch and (left := deadline - time.monotonic()) > 0:
+                while len(self._queue) < self.max_batch and not self._closed \
+                        and (left := deadline - time.monotonic()) > 0:
                     self._ready.wait(left)
+            if self._closed or not self._queue:
+                return []
             adapter = running[0][0].request.adapter if running else self._queue[0][0].adapter
             admitted = []
             while self._queue and len(running) + len(admitted) < self.max_batch \
@@ -168,6 +203,21 @@ class BatchScheduler:
             batch.remove(rows)
             leaving = set(rows)
             running[:] = [entry for row, entry in enumerate(running) if row not in leaving]
+
+    def _stop(self, batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]]) -> None:
+        """Fail what is running or queued when the scheduler closes."""
+        closed = UnavailableError("the engine was closed")
+        with self._ready:
+            queued = [future for _, future in self._queue]
+            self._queue.clear()
+        for future in queued:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(closed)
+        for _, future in running:
+            if not future.done():
+                future.set_exception(closed)
+        running.clear()
+        batch.remove(list(range(len(batch))))
 
     @staticmethod
     def _fail(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:

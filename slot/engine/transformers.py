@@ -106,6 +106,10 @@ class TransformersEngine(Engine):
                 "dtype": self.dtype, "speculation": self.speculation, "threads": torch.get_num_threads(),
                 "max_batch": self.max_batch}
 
+    def close(self) -> None:
+        """Stop the decoding thread after its current pass (also done at interpreter exit)."""
+        self.scheduler.close()
+
     # -- decoding ---------------------------------------------------------------------------------
 
     def generate(self, request: GenerationRequest) -> Generation:
