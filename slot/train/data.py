@@ -11,6 +11,7 @@ are counted and skipped with a reason, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -130,16 +131,33 @@ def build_example(tokenizer: Any, row: dict[str, Any]) -> Example:
     return Example(id=str(row["id"]), input_ids=prompt + answer, labels=[IGNORE_INDEX] * len(prompt) + answer)
 
 
-def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int) -> tuple[list[Example], LoadReport]:
-    """Read, check and tokenize JSONL files; rows over max_length tokens are skipped (never truncated)."""
+def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int, *,
+                  workers: int = 0) -> tuple[list[Example], LoadReport]:
+    """Read, check and tokenize JSONL files; rows over max_length tokens are skipped (never truncated).
+
+    Checking a schema against the 2020-12 meta-schema costs ~15 ms, most of a row's time, so big files are
+    built in ``workers`` processes (0: one per core, up to 16, for files of 2,000 rows or more). The
+    examples and the report do not depend on the number of workers.
+    """
     report = LoadReport()
+    rows = read_rows(paths, report)
+    workers = workers or (min(os.cpu_count() or 1, 16) if len(rows) >= PARALLEL_ROWS else 1)
+    built: Iterator[Example | str]
+    if workers > 1 and len(rows) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(1, len(rows) // (workers * 8))
+        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_set_tokenizer, initargs=(tokenizer,)) as pool:
+            built = iter([item for chunk in pool.map(_build_chunk, chunks) for item in chunk])
+    else:
+        built = (_build_or_reason(tokenizer, row) for row in rows)
     examples: list[Example] = []
-    for row in read_rows(paths, report):
-        try:
-            example = build_example(tokenizer, row)
-        except ValueError as exc:
-            reason = str(exc)
-            report.skip(reason.split(":")[0], f"{row['_where']} ({reason[:200]})")
+    for row, example in zip(rows, built):
+        if isinstance(example, str):
+            report.skip(example.split(":")[0], f"{row['_where']} ({example[:200]})")
             continue
         if len(example) > max_length:
             report.skip(f"longer than max_length {max_length}", row["_where"])
@@ -150,6 +168,29 @@ def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int) -> tup
         detail = "; ".join(report.examples_of_skips)
         raise DataError(f"no usable rows in {', '.join(map(str, paths))}" + (f" ({detail})" if detail else ""))
     return examples, report
+
+
+PARALLEL_ROWS = 2000
+"""Files with at least this many rows are built in worker processes by default."""
+
+_TOKENIZER: Any = None
+
+
+def _set_tokenizer(tokenizer: Any) -> None:
+    global _TOKENIZER
+    _TOKENIZER = tokenizer
+
+
+def _build_chunk(rows: list[dict[str, Any]]) -> list[Example | str]:
+    return [_build_or_reason(_TOKENIZER, row) for row in rows]
+
+
+def _build_or_reason(tokenizer: Any, row: dict[str, Any]) -> Example | str:
+    """The example of a row, or why it cannot be used."""
+    try:
+        return build_example(tokenizer, row)
+    except ValueError as exc:
+        return str(exc)
 
 
 def bucketed_batches(examples: Sequence[Example], batch_size: int, *, seed: int, pool: int = 64) -> list[list[int]]:

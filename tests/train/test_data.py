@@ -49,6 +49,16 @@ def test_bad_rows_are_counted_skips(tmp_path: Path, tokenizer) -> None:
     assert "skipped" in report.summary()
 
 
+def test_worker_processes_build_the_same_examples_and_report(tmp_path: Path, tokenizer) -> None:
+    bad_gold = {"id": "bad", "input_text": "x", "json_schema": SCHEMA, "gold": {"name": 3}}
+    rows = [dict(row, id=f"{row['id']}-{i}") for i in range(6) for row in ROWS] + [bad_gold]
+    path = write_jsonl(tmp_path / "d.jsonl", rows, extra_lines=("{not json",))
+    alone, alone_report = load_examples([path], tokenizer, max_length=512, workers=1)
+    pooled, pooled_report = load_examples([path], tokenizer, max_length=512, workers=2)
+    assert [(e.id, e.input_ids, e.labels) for e in pooled] == [(e.id, e.input_ids, e.labels) for e in alone]
+    assert pooled_report.skipped == alone_report.skipped and pooled_report.kept == alone_report.kept == 6 * len(ROWS)
+
+
 def test_long_rows_are_skipped_not_truncated(tmp_path: Path, tokenizer) -> None:
     path = write_jsonl(tmp_path / "d.jsonl", ROWS)
     with pytest.raises(DataError, match="no usable rows"):
