@@ -75,6 +75,40 @@ def render(tokenizer: Tokenizer, schema_text: str, text: str) -> Prompt:
     return Prompt(prefix=prefix, suffix=text + rest)
 
 
+def answer_end_id(tokenizer: Any) -> int:
+    """The token that ends an answer: what the chat template writes right after an assistant message
+    (``<|im_end|>`` for SmolLM2), else the tokenizer's EOS. Training appends it to every target and the
+    engines stop on it, so both read it from the template rather than from ``eos_token``, which a GGUF
+    conversion may set to another token (one did: ``<|im_start|>``)."""
+    if getattr(tokenizer, "chat_template", None):
+        marker = "\u0000SLOT_ANSWER\u0000"
+        try:
+            text = tokenizer.apply_chat_template([{"role": "user", "content": "x"},
+                                                  {"role": "assistant", "content": marker}], tokenize=False)
+        except Exception:  # noqa: BLE001 - a template that cannot render a reply: fall back to the EOS token
+            text = ""
+        after = text.rpartition(marker)[2] if marker in text else ""
+        ids = tokenizer.encode(after, add_special_tokens=False) if after else []
+        if ids and ids[0] in set(getattr(tokenizer, "all_special_ids", [])):
+            return int(ids[0])
+    eos = getattr(tokenizer, "eos_token_id", None)
+    if not isinstance(eos, int):
+        raise ValueError("the tokenizer has no EOS token and its chat template no end-of-turn token")
+    return eos
+
+
+def stop_ids(tokenizer: Any, generation_eos: Any = None) -> set[int]:
+    """Tokens that end a generation: the answer end, the tokenizer's EOS and the generation config's
+    ``eos_token_id`` (an id or a list of ids)."""
+    ids = {answer_end_id(tokenizer)}
+    for source in (generation_eos, getattr(tokenizer, "eos_token_id", None)):
+        if isinstance(source, int):
+            ids.add(source)
+        elif isinstance(source, (list, tuple)):
+            ids.update(int(x) for x in source)
+    return ids
+
+
 def encode(tokenizer: Tokenizer, prompt: Prompt) -> PromptTokens:
     """Token ids of a rendered prompt. The chat template holds the special tokens it needs; a model without
     one (Gemma 3 base) still gets its beginning-of-sequence token first, which it was trained to see."""

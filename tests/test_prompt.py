@@ -52,3 +52,24 @@ def test_target_text_orders_keys_like_the_schema_and_is_compact():
     text = prompt.target_text({"a": {"y": 1, "z": [1, 2]}, "extra": True, "b": "é"}, schema)
     assert text == '{"b":"é","a":{"z":[1,2],"y":1},"extra":true}'
     assert json.loads(text) == {"a": {"y": 1, "z": [1, 2]}, "extra": True, "b": "é"}
+
+
+def test_the_answer_ends_with_the_templates_end_of_turn_even_when_eos_token_is_wrong(tokenizer):
+    import copy
+
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert prompt.answer_end_id(tokenizer) == end
+    misconverted = copy.deepcopy(tokenizer)
+    misconverted.eos_token = "<|im_start|>"  # what one GGUF conversion produced: adapters learnt to stop on it
+    assert misconverted.eos_token_id != end
+    assert prompt.answer_end_id(misconverted) == end
+    assert end in prompt.stop_ids(misconverted)
+
+
+def test_without_a_chat_template_the_answer_ends_with_eos(tokenizer):
+    import copy
+
+    plain = copy.deepcopy(tokenizer)
+    plain.chat_template = None
+    plain.eos_token = "<|endoftext|>"
+    assert prompt.answer_end_id(plain) == plain.eos_token_id == prompt.stop_ids(plain, [plain.eos_token_id]).pop()

@@ -25,6 +25,7 @@ from slot.engine.repetition import comma_tokens, opens_repeated_item
 from slot.engine.scheduler import BatchScheduler
 from slot.engine.sequence import Sequence
 from slot.errors import ModelError, UnknownAdapterError
+from slot.prompt import stop_ids
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +229,5 @@ def _has_sliding_window(config: Any) -> bool:
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
-    ids: set[int] = set()
-    for source in (getattr(model.generation_config, "eos_token_id", None), tokenizer.eos_token_id):
-        if isinstance(source, int):
-            ids.add(source)
-        elif isinstance(source, (list, tuple)):
-            ids.update(int(x) for x in source)
-    return ids
+    return stop_ids(tokenizer, getattr(model.generation_config, "eos_token_id", None))
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError, UnknownAdapterError
+from slot.prompt import stop_ids
 
 log = logging.getLogger(__name__)
 
@@ -378,14 +379,8 @@ def _lora_rank(adapters: dict[str, Path]) -> int:
 
 
 def _eos_ids(model_dir: Path, tokenizer: Any, generation_config: Any) -> set[int]:
-    ids: set[int] = set()
     try:
-        sources: list[Any] = [generation_config.from_pretrained(model_dir, local_files_only=True).eos_token_id]
+        eos = generation_config.from_pretrained(model_dir, local_files_only=True).eos_token_id
     except (OSError, ValueError):
-        sources = []
-    for source in sources + [tokenizer.eos_token_id]:
-        if isinstance(source, int):
-            ids.add(source)
-        elif isinstance(source, (list, tuple)):
-            ids.update(int(x) for x in source)
-    return ids
+        eos = None
+    return stop_ids(tokenizer, eos)

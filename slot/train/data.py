@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from slot.errors import SlotError
-from slot.prompt import encode, render, target_text
+from slot.prompt import answer_end_id, encode, render, target_text
 from slot.schema import load_schema
 
 IGNORE_INDEX = -100
@@ -124,11 +124,19 @@ def build_example(tokenizer: Any, row: dict[str, Any]) -> Example:
     """Tokenize a row as prompt (masked) + target JSON + EOS (trained). Raises ValueError when unusable."""
     schema_text, target = target_for(row)
     prompt = encode(tokenizer, render(tokenizer, schema_text, row["input_text"])).ids
-    eos = tokenizer.eos_token_id
-    if eos is None:
-        raise ValueError("the tokenizer has no EOS token")
-    answer = tokenizer.encode(target, add_special_tokens=False) + [eos]
+    answer = tokenizer.encode(target, add_special_tokens=False) + [_answer_end(tokenizer)]
     return Example(id=str(row["id"]), input_ids=prompt + answer, labels=[IGNORE_INDEX] * len(prompt) + answer)
+
+
+_ANSWER_END: dict[int, int] = {}
+
+
+def _answer_end(tokenizer: Any) -> int:
+    """answer_end_id, computed once per tokenizer (it renders the chat template)."""
+    key = id(tokenizer)
+    if key not in _ANSWER_END:
+        _ANSWER_END[key] = answer_end_id(tokenizer)
+    return _ANSWER_END[key]
 
 
 def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int, *,

@@ -87,3 +87,16 @@ def test_split_keeps_each_group_on_one_side() -> None:
     assert not {r["mr"] for r in train} & {r["mr"] for r in val}
     assert (train, val) == split_by_group(rows, "mr", val_rows=15, seed=0)
     assert json.dumps(val)  # plain rows, written as JSONL by the CLI
+
+
+def test_targets_end_with_the_token_the_engine_stops_on(tokenizer) -> None:
+    import copy
+
+    from slot.prompt import stop_ids
+
+    misconverted = copy.deepcopy(tokenizer)
+    misconverted.eos_token = "<|im_start|>"
+    for tok in (tokenizer, misconverted):
+        example = build_example(tok, ROWS[0])
+        assert example.labels[-1] == tokenizer.convert_tokens_to_ids("<|im_end|>")
+        assert example.labels[-1] in stop_ids(tok)
