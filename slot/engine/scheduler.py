@@ -213,15 +213,16 @@ class BatchScheduler:
         for future in queued:
             if future.set_running_or_notify_cancel():
                 future.set_exception(closed)
-        for _, future in running:
-            if not future.done():
-                future.set_exception(closed)
-        running.clear()
-        batch.remove(list(range(len(batch))))
+        self._drop(batch, running, closed)
+
+    @classmethod
+    def _fail(cls, batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
+        log.exception("decoding pass failed; failing its %d sequences", len(running))
+        cls._drop(batch, running, exc)
 
     @staticmethod
-    def _fail(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
-        log.exception("decoding pass failed; failing its %d sequences", len(running))
+    def _drop(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
+        """Fail every running sequence that has not finished with ``exc`` and empty the batch."""
         for _, future in running:
             if not future.done():
                 future.set_exception(exc)

@@ -16,7 +16,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from slot.errors import SlotError
 from slot.prompt import answer_end_id, encode, render, target_text
@@ -120,23 +120,16 @@ def target_for(row: dict[str, Any]) -> tuple[str, str]:
     return schema.canonical, target_text(row["gold"], schema.document)
 
 
-def build_example(tokenizer: Any, row: dict[str, Any]) -> Example:
-    """Tokenize a row as prompt (masked) + target JSON + EOS (trained). Raises ValueError when unusable."""
+def build_example(tokenizer: Any, row: dict[str, Any], end_id: int | None = None) -> Example:
+    """Tokenize a row as prompt (masked) + target JSON + answer end (trained). Raises ValueError when unusable.
+
+    ``end_id``: ``answer_end_id(tokenizer)``, which renders the chat template; callers building many rows
+    pass it once computed."""
     schema_text, target = target_for(row)
     prompt = encode(tokenizer, render(tokenizer, schema_text, row["input_text"])).ids
-    answer = tokenizer.encode(target, add_special_tokens=False) + [_answer_end(tokenizer)]
+    end = answer_end_id(tokenizer) if end_id is None else end_id
+    answer = tokenizer.encode(target, add_special_tokens=False) + [end]
     return Example(id=str(row["id"]), input_ids=prompt + answer, labels=[IGNORE_INDEX] * len(prompt) + answer)
-
-
-_ANSWER_END: dict[int, int] = {}
-
-
-def _answer_end(tokenizer: Any) -> int:
-    """answer_end_id, computed once per tokenizer (it renders the chat template)."""
-    key = id(tokenizer)
-    if key not in _ANSWER_END:
-        _ANSWER_END[key] = answer_end_id(tokenizer)
-    return _ANSWER_END[key]
 
 
 def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int, *,
@@ -150,7 +143,11 @@ def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int, *,
     report = LoadReport()
     rows = read_rows(paths, report)
     workers = workers or (min(os.cpu_count() or 1, 16) if len(rows) >= PARALLEL_ROWS else 1)
-    built: Iterator[Example | str]
+    try:
+        end_id = answer_end_id(tokenizer)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    built: Iterable[Example | str]
     if workers > 1 and len(rows) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -158,10 +155,10 @@ def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int, *,
         size = max(1, len(rows) // (workers * 8))
         chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_set_tokenizer, initargs=(tokenizer,)) as pool:
-            built = iter([item for chunk in pool.map(_build_chunk, chunks) for item in chunk])
+                                 initializer=_set_tokenizer, initargs=(tokenizer, end_id)) as pool:
+            built = [item for chunk in pool.map(_build_chunk, chunks) for item in chunk]
     else:
-        built = (_build_or_reason(tokenizer, row) for row in rows)
+        built = (_build_or_reason(tokenizer, end_id, row) for row in rows)
     examples: list[Example] = []
     for row, example in zip(rows, built):
         if isinstance(example, str):
@@ -181,22 +178,24 @@ def load_examples(paths: Sequence[Path], tokenizer: Any, max_length: int, *,
 PARALLEL_ROWS = 2000
 """Files with at least this many rows are built in worker processes by default."""
 
-_TOKENIZER: Any = None
+_WORKER: tuple[Any, int] | None = None
+"""(tokenizer, answer end id) of a worker process."""
 
 
-def _set_tokenizer(tokenizer: Any) -> None:
-    global _TOKENIZER
-    _TOKENIZER = tokenizer
+def _set_tokenizer(tokenizer: Any, end_id: int) -> None:
+    global _WORKER
+    _WORKER = (tokenizer, end_id)
 
 
 def _build_chunk(rows: list[dict[str, Any]]) -> list[Example | str]:
-    return [_build_or_reason(_TOKENIZER, row) for row in rows]
+    assert _WORKER is not None
+    return [_build_or_reason(*_WORKER, row) for row in rows]
 
 
-def _build_or_reason(tokenizer: Any, row: dict[str, Any]) -> Example | str:
+def _build_or_reason(tokenizer: Any, end_id: int, row: dict[str, Any]) -> Example | str:
     """The example of a row, or why it cannot be used."""
     try:
-        return build_example(tokenizer, row)
+        return build_example(tokenizer, row, end_id)
     except ValueError as exc:
         return str(exc)
 
