@@ -97,6 +97,7 @@ class Structurer:
         engine = TransformersEngine(model_dir, adapters=adapters, dtype=settings.resolved_dtype, threads=settings.threads,
                                     speculation=settings.speculation, draft_tokens=settings.draft_tokens,
                                     prefix_cache_bytes=settings.prefix_cache_mb << 20,
+                                    output_memory=settings.output_memory,
                                     max_repeated_items=settings.max_repeated_items,
                                     max_batch=settings.max_batch, batch_wait_ms=settings.batch_wait_ms)
         return cls.around(settings, engine, adapters)

@@ -49,6 +49,8 @@ class Usage:
     """Output tokens forced by the grammar (fast-forward), accepted without the model choosing them."""
     copied_tokens: int = 0
     """Output tokens proposed by copying from the input and confirmed by the model in a batch."""
+    remembered_tokens: int = 0
+    """Output tokens proposed from earlier outputs of the same schema and confirmed by the model."""
     forward_passes: int = 0
     """Decoding forward passes (the prompt prefill not counted)."""
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from slot.engine.base import Generation, GenerationRequest, Usage
-from slot.engine.drafts import build_draft
+from slot.engine.drafts import FORCED, REMEMBERED, build_draft
 
 if TYPE_CHECKING:
     from slot.engine.transformers import TransformersEngine
@@ -24,14 +24,17 @@ if TYPE_CHECKING:
 class Sequence:
     """Decoding state of one request between forward passes."""
 
-    def __init__(self, engine: "TransformersEngine", request: GenerationRequest, usage: Usage, logits: torch.Tensor,
-                 prefill_ms: float) -> None:
+    def __init__(self, engine: "TransformersEngine", request: GenerationRequest, usage: Usage,
+                 memory_key: str = "") -> None:
         self.engine = engine
         self.request = request
         self.usage = usage
-        self.logits = logits
-        """The model's logits for the next token."""
-        self.prefill_ms = prefill_ms
+        self.logits: torch.Tensor | None = None
+        """The model's logits for the next token (set by the prefill)."""
+        self.prefill_ms = 0.0
+        self.memory_key = memory_key
+        """Where the output is remembered for later drafts (``slot.engine.output_memory``); empty: nowhere."""
+        self.memory = engine.output_memory.get(memory_key) if memory_key else None
         self.matcher = request.grammar.matcher() if request.grammar is not None else None
         self.generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
         self.greedy = request.temperature <= 0
@@ -42,7 +45,7 @@ class Sequence:
         self.finish: str | None = None
         self.error = ""
         self._draft: list[int] = []
-        self._forced_flags: list[bool] = []
+        self._kinds: list[str] = []
         self._started = time.perf_counter()
 
     @property
@@ -70,17 +73,27 @@ class Sequence:
         output.append(token)
         if len(output) >= request.max_tokens or (matcher is not None and matcher.is_stopped()):
             return self._stop("stop" if matcher is not None and matcher.is_stopped() else "length")
-        self._draft, self._forced_flags = [], []
-        if self.speculate:
-            limit = min(draft_limit, request.max_tokens - len(output))
-            self._draft, self._forced_flags = build_draft(matcher, self.engine.tokenizer, output,
-                                                          request.source_text, limit)
+        self._make_draft(draft_limit)
         return [token] + self._draft
 
-    def verify(self, logits: torch.Tensor) -> int:
+    def first_draft(self, draft_limit: int) -> list[int]:
+        """A draft of the output's first tokens, fed with the prompt so that the prefill verifies it too
+        (the opening ``{"key":"`` the grammar forces, and what earlier outputs of the schema began with)."""
+        self._make_draft(draft_limit)
+        return list(self._draft)
+
+    def _make_draft(self, draft_limit: int) -> None:
+        self._draft, self._kinds = [], []
+        if self.speculate:
+            limit = min(draft_limit, self.request.max_tokens - len(self.output))
+            self._draft, self._kinds = build_draft(self.matcher, self.engine.tokenizer, self.output,
+                                                   self.request.source_text, limit, self.memory)
+
+    def verify(self, logits: torch.Tensor, *, prefill: bool = False) -> int:
         """Accept the draft prefix the model agrees with, given its logits over the fed tokens; returns how many
-        of the fed tokens stay in the key/value cache."""
-        self.usage.forward_passes += 1
+        of the fed tokens stay in the key/value cache (after a prefill: how many of the draft tokens)."""
+        if not prefill:
+            self.usage.forward_passes += 1
         draft, matcher, output = self._draft, self.matcher, self.output
         accepted = 0
         for position, proposed in enumerate(draft):
@@ -88,15 +101,18 @@ class Sequence:
             if choice != proposed or (matcher is not None and not matcher.consume([proposed])):
                 break
             accepted += 1
-            if self._forced_flags[position]:
+            kind = self._kinds[position]
+            if kind == FORCED:
                 self.usage.forced_tokens += 1
+            elif kind == REMEMBERED:
+                self.usage.remembered_tokens += 1
             else:
                 self.usage.copied_tokens += 1
         output += draft[:accepted]
         self.logits = logits[accepted]
-        if self.request.on_delta is not None:
+        if self.request.on_delta is not None and (accepted or not prefill):
             self.streamed = self.engine._stream(output, self.streamed, self.request.on_delta)
-        return accepted + 1
+        return accepted if prefill else accepted + 1
 
     def result(self) -> Generation:
         """The finished generation (text, finish reason, usage, timings)."""
@@ -108,6 +124,8 @@ class Sequence:
         if on_delta is not None and text.startswith(self.streamed) and len(text) > len(self.streamed):
             on_delta(text[len(self.streamed):])
         self.usage.completion_tokens = len(self.output)
+        if finish == "stop" and self.matcher is not None and self.memory_key:
+            self.engine.output_memory.add(self.memory_key, text, self.request.source_text)
         return Generation(text=text, token_ids=list(self.output), finish_reason=finish, usage=self.usage,
                           prefill_ms=self.prefill_ms, decode_ms=(time.perf_counter() - self._started) * 1000,
                           error=self.error)

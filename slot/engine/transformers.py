@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
+from slot.engine.output_memory import OutputMemory
 from slot.engine.prefix_cache import PrefixCache
 from slot.engine.repetition import comma_tokens, opens_repeated_item
 from slot.engine.scheduler import BatchScheduler
@@ -37,7 +38,7 @@ class TransformersEngine(Engine):
 
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 12,
-                 prefix_cache_bytes: int = 256 << 20, max_repeated_items: int = 3,
+                 prefix_cache_bytes: int = 256 << 20, output_memory: int = 256, max_repeated_items: int = 3,
                  max_batch: int = 8, batch_wait_ms: float = 5.0) -> None:
         from slot.models import load
 
@@ -64,6 +65,8 @@ class TransformersEngine(Engine):
         self.speculation = speculation
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
+        self.output_memory = OutputMemory(output_memory)
+        """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self.max_repeated_items = max_repeated_items
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
         self.pad_id = next(iter(sorted(self.eos_ids)), 0) if self.tokenizer.pad_token_id is None \
@@ -138,7 +141,9 @@ class TransformersEngine(Engine):
         out = model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
         return out.logits[0].float()
 
-    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage) -> tuple[Any, torch.Tensor]:
+    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage, draft: list[int]) -> tuple[Any, torch.Tensor]:
+        """Key/value states of the prompt (the prefix from the cache when possible) and of ``draft`` after it, and
+        the logits at the prompt's last token and at each draft token."""
         from transformers import DynamicCache
 
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
@@ -151,15 +156,27 @@ class TransformersEngine(Engine):
                 self.prefix_cache.put(key, cache)
         else:
             usage.cached_prompt_tokens = len(prefix)
-        logits = self._forward(model, suffix, cache, keep=1)[-1]
+        logits = self._forward(model, suffix + draft, cache, keep=len(draft) + 1)
         return cache, logits
 
     def _prefill_sequence(self, model: Any, request: GenerationRequest) -> tuple[Sequence, Any]:
-        """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache."""
+        """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache.
+
+        The first draft (what the grammar forces at the start, and what earlier outputs of the schema began
+        with) rides along with the prompt, so the opening ``{"key":"`` costs no decoding pass of its own.
+        """
         usage = Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix))
         started = time.perf_counter()
-        cache, logits = self._prefill(model, request, usage)
-        return Sequence(self, request, usage, logits, (time.perf_counter() - started) * 1000), cache
+        memory_key = PrefixCache.key(request.adapter, request.prompt.prefix) \
+            if self.output_memory.schemas and request.grammar is not None else ""
+        sequence = Sequence(self, request, usage, memory_key)
+        draft = sequence.first_draft(self.draft_tokens)
+        cache, logits = self._prefill(model, request, usage, draft)
+        kept = sequence.verify(logits, prefill=True)
+        if kept < len(draft):
+            cache.crop(-(len(draft) - kept))
+        sequence.prefill_ms = (time.perf_counter() - started) * 1000
+        return sequence, cache
 
     def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
                 generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:

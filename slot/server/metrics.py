@@ -16,7 +16,7 @@ class Metrics:
         self.requests = Counter("slot_requests_total", "RPCs by method and status code", ["method", "code"], registry=r)
         self.latency = Histogram("slot_request_latency_seconds", "RPC latency by method", ["method"],
                                  buckets=LATENCY_BUCKETS, registry=r)
-        self.tokens = Counter("slot_tokens_total", "Tokens by kind (prompt, completion, forced, copied, cached)",
+        self.tokens = Counter("slot_tokens_total", "Tokens by kind (prompt, completion, forced, copied, remembered, cached)",
                               ["kind"], registry=r)
         self.forward_passes = Counter("slot_forward_passes_total", "Decoding forward passes", registry=r)
         self.grammar_cache = Counter("slot_grammar_cache_total", "Grammar cache lookups by result", ["result"],

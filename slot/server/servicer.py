@@ -259,7 +259,8 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         m = self.state.metrics
         u = result.usage
         for kind, value in (("prompt", u.prompt_tokens), ("completion", u.completion_tokens), ("forced", u.forced_tokens),
-                            ("copied", u.copied_tokens), ("cached", u.cached_prompt_tokens)):
+                            ("copied", u.copied_tokens), ("remembered", u.remembered_tokens),
+                            ("cached", u.cached_prompt_tokens)):
             m.tokens.labels(kind).inc(value)
         m.forward_passes.inc(u.forward_passes)
         if result.grammar_backend:
@@ -282,7 +283,8 @@ def to_proto(result: StructureResult, request_id: str) -> Any:
         valid=result.valid, errors=result.errors, finish_reason=FINISH.get(result.finish_reason, 0),
         usage=slot_pb2.Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
                              cached_prompt_tokens=u.cached_prompt_tokens, forced_tokens=u.forced_tokens,
-                             copied_tokens=u.copied_tokens, forward_passes=u.forward_passes),
+                             copied_tokens=u.copied_tokens, forward_passes=u.forward_passes,
+                             remembered_tokens=u.remembered_tokens),
         timings=slot_pb2.Timings(queue_ms=t.queue_ms, compile_ms=t.compile_ms, generate_ms=t.generate_ms,
                                  total_ms=t.total_ms, grounding_ms=t.grounding_ms),
         request_id=request_id, schema_hash=result.schema_hash, adapter=result.adapter, grounding=grounding,
