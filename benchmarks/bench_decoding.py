@@ -12,12 +12,15 @@ Configurations, run one after the other on each row (so a change of machine load
   renders (``slot.prompt.render(...).full``), greedy, ``max_new_tokens``; compact JSON whitespace, through
   llguidance's ``x-guidance`` option (the same grammar the engine compiles);
 - the engine (``Structurer.structure``) with: ``plain`` (no speculation, no prefix cache),
-  ``+prefix cache``, ``+speculation`` (grammar fast-forward + copy drafts, no prefix cache), ``all on``, and
-  ``all on bf16`` (``dtype="bfloat16"``), ``all on fp16 weights`` (``dtype="float16-weights"``, the default).
+  ``+prefix cache``, ``+speculation`` (grammar fast-forward, copy drafts and the output memory, no prefix
+  cache), ``all on``, and ``all on bf16`` (``dtype="bfloat16"``), ``all on fp16 weights``
+  (``dtype="float16-weights"``, the default), ``all on fp16 weights without output memory`` (``output_memory=0``).
+  Every engine's output memory starts empty on the measured rows and fills as they pass (each row can only
+  draft from the outputs of rows before it); it is emptied again before each concurrency level.
 
 Per configuration and row set: p50/p95 request latency, output tokens/s, decoding forward passes per output
-token (the prompt prefill not counted), shares of output tokens forced by the grammar and copied from the
-input, agreement with OT (same JSON after json.loads; same text) and with the plain engine, and the
+token (the prompt prefill not counted), shares of output tokens forced by the grammar, copied from the
+input and drafted from the output memory, agreement with OT (same JSON after json.loads; same text) and with the plain engine, and the
 *floor*: one forward pass over the prompt + output ids of the row (no cache), timed on the same model.
 Then throughput with 1, 4 and 8 concurrent callers of ``Structurer.structure`` (all on, float16 weights:
 the default; ``--concurrency-config``). ``--adapter default`` runs every configuration with the shipped
@@ -53,6 +56,7 @@ SYNTH_N, SYNTH_SEED = 400, 5
 OT = "OT (outlines 1.3.3 + transformers)"
 PLAIN, PREFIX, SPEC, ALL, ALL_BF16 = "plain", "+prefix cache", "+speculation", "all on", "all on bf16"
 ALL_HALF = "all on fp16 weights"
+ALL_HALF_NOMEM = "all on fp16 weights without output memory"
 ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
     # name: which engine (cold = prefix_cache_mb=0, warm = default budget, bf16 = warm in bfloat16,
     # half = warm with float16 weights), speculation.
@@ -64,8 +68,9 @@ ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
     ALL: {"engine": "warm", "speculation": True},
     ALL_BF16: {"engine": "bf16", "speculation": True},
     ALL_HALF: {"engine": "half", "speculation": True},
+    ALL_HALF_NOMEM: {"engine": "half_nomem", "speculation": True},
 }
-ENGINE_DTYPES = {"bf16": "bfloat16", "half": "float16-weights"}
+ENGINE_DTYPES = {"bf16": "bfloat16", "half": "float16-weights", "half_nomem": "float16-weights"}
 """Engines whose dtype is not float32 (the floor is timed once per dtype)."""
 CONFIGS = [OT, *ENGINE_CONFIGS]
 TARGETS = {
@@ -133,6 +138,7 @@ def load_structurers(home: str, *, threads: int = 0, adapter: str = "none",
     base = Settings.from_env(home=home, adapter=adapter, threads=threads, dtype="float32")
     variants = {"cold": base.replace(prefix_cache_mb=0), "warm": base, "warm_nospec": base,
                 **{engine: base.replace(dtype=dtype) for engine, dtype in ENGINE_DTYPES.items()}}
+    variants["half_nomem"] = variants["half_nomem"].replace(output_memory=0)
     return {name: Structurer.from_settings(variants[name], progress=False) for name in which}
 
 
@@ -205,7 +211,8 @@ def run_engine(structurer: Any, row: Row, *, speculation: bool, max_tokens: int)
     ms = (time.perf_counter() - started) * 1000
     usage = result.usage
     return {"ms": ms, "output": result.output, "tokens": usage.completion_tokens, "passes": usage.forward_passes,
-            "forced": usage.forced_tokens, "copied": usage.copied_tokens, "prompt_tokens": usage.prompt_tokens,
+            "forced": usage.forced_tokens, "copied": usage.copied_tokens,
+            "remembered": getattr(usage, "remembered_tokens", 0), "prompt_tokens": usage.prompt_tokens,
             "cached_prompt_tokens": usage.cached_prompt_tokens, "finish": result.finish_reason,
             "prefill_ms": result.timings.prefill_ms, "generate_ms": result.timings.generate_ms,
             "grounding_ms": result.timings.grounding_ms}
@@ -225,6 +232,15 @@ def reset_prefix_cache(structurer: Any) -> None:
     from slot.engine.prefix_cache import PrefixCache
 
     structurer.engine.prefix_cache = PrefixCache(structurer.engine.prefix_cache.budget)
+
+
+def reset_output_memory(structurer: Any) -> None:
+    """Forget an engine's earlier outputs (same size), so it learns from the coming rows only."""
+    from slot.engine.output_memory import OutputMemory
+
+    memory = getattr(structurer.engine, "output_memory", None)
+    if memory is not None:
+        structurer.engine.output_memory = OutputMemory(memory.schemas, memory.outputs)
 
 
 def floor_ms(model: Any, ids: list[int], repeats: int = 2) -> float:
@@ -304,6 +320,7 @@ def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tok
                 tokens += run["tokens"]
             return run["output"]
 
+        reset_output_memory(structurer)  # every level sees the rows with a memory that fills as it goes
         passes, rows_in_passes = (scheduler.passes, scheduler.batched_rows) if scheduler else (0, 0)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=count) as pool:
@@ -364,6 +381,7 @@ def summarize(records: list[dict[str, Any]], configs: list[str]) -> dict[str, di
                 "passes_per_token": sum(run["passes"] for _, run in runs) / tokens if tokens else float("nan"),
                 "forced_share": sum(run["forced"] for _, run in runs) / tokens if tokens else 0.0,
                 "copied_share": sum(run["copied"] for _, run in runs) / tokens if tokens else 0.0,
+                "remembered_share": sum(run.get("remembered", 0) for _, run in runs) / tokens if tokens else 0.0,
                 "cached_prompt_share": (sum(run["cached_prompt_tokens"] for _, run in runs)
                                         / max(1, sum(run["prompt_tokens"] for _, run in runs))),
                 "finish_length": sum(run["finish"] == "length" for _, run in runs),
@@ -421,23 +439,24 @@ def _pct(value: Any) -> str:
 def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[dict[str, Any]], *,
              config: str = ALL, conc_config: str = ALL) -> str:
     """The tables: per set and configuration, concurrency, and the targets."""
-    lines = ["| rows | configuration | p50 ms | p95 ms | out tok/s | passes/token | forced | copied | "
+    lines = ["| rows | configuration | p50 ms | p95 ms | out tok/s | passes/token | forced | copied | remembered | "
              "cached prompt | JSON = OT | text = OT | text = plain | p50 speed-up vs OT | p50 / floor |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for set_name, configs in summary.items():
         if set_name == "all":
             continue
-        for config, s in configs.items():
+        for name, s in configs.items():
             lines.append(
-                f"| {set_name} ({s['rows']}) | {config} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
+                f"| {set_name} ({s['rows']}) | {name} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
                 f"{s['output_tokens_per_s']:.1f} | {s['passes_per_token']:.3f} | {_pct(s['forced_share'])} | "
-                f"{_pct(s['copied_share'])} | {_pct(s['cached_prompt_share'])} | {_pct(s.get('json_equal_ot'))} | "
+                f"{_pct(s['copied_share'])} | {_pct(s.get('remembered_share', 0.0))} | "
+                f"{_pct(s['cached_prompt_share'])} | {_pct(s.get('json_equal_ot'))} | "
                 f"{_pct(s.get('text_equal_ot'))} | {_pct(s.get('text_equal_plain'))} | "
                 f"{s.get('speedup_p50_vs_ot', float('nan')):.2f}x | {s['p50_over_floor']:.2f}x |")
         floors = {s["floor_dtype"]: s for s in configs.values()}
         for dtype, s in sorted(floors.items(), reverse=True):
             lines.append(f"| {set_name} | floor: one pass over prompt + output ({dtype}) | {s['floor_p50_ms']:.0f} | "
-                         f"{s['floor_p95_ms']:.0f} | | | | | | | | | | 1.00x |")
+                         f"{s['floor_p95_ms']:.0f} | | | | | | | | | | | 1.00x |")
     if conc:
         lines += ["", f"| concurrent callers ({conc_config}) | requests | req/s | out tok/s | p50 ms | p95 ms | "
                   "requests per pass | same output as 1 caller | vs 1 caller |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -504,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="LoRA adapter for every configuration: none (base model), default (the shipped one) "
                              "or a directory; OT gets it merged into its float32 weights")
     parser.add_argument("--concurrency", default="1,4,8", help="numbers of concurrent callers ('' skips)")
-    parser.add_argument("--concurrency-config", default=ALL_HALF, choices=[ALL, ALL_BF16, ALL_HALF],
+    parser.add_argument("--concurrency-config", default=ALL_HALF, choices=[ALL, ALL_BF16, ALL_HALF, ALL_HALF_NOMEM],
                         help="engine configuration the concurrency levels run on")
     parser.add_argument("--concurrency-requests", type=int, default=24,
                         help="requests per concurrency level (spread over the benchmark rows)")
@@ -534,8 +553,9 @@ def main(argv: list[str] | None = None) -> int:
     # warm-up (not recorded, few tokens): the first row of each set through every configuration
     warm_rows = [next(r for r in rows if r.set == s) for s in ("e2e", "synthetic") if any(r.set == s for r in rows)]
     run_rows(warm_rows, structurers, ot, configs=configs, max_tokens=min(8, args.max_tokens))
-    for structurer in structurers.values():  # the prefix-cache configurations start cold on the measured rows
+    for structurer in structurers.values():  # caches and output memories start cold on the measured rows
         reset_prefix_cache(structurer)
+        reset_output_memory(structurer)
     def checkpoint(records: list[dict[str, Any]]) -> None:  # partial results survive an interrupted run
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -147,3 +147,17 @@ def test_the_prefill_verifies_the_opening_draft(structurer, e2e_rows):
     assert result.output == plain.output == '{"name":"'
     assert result.usage.forward_passes == 0 and result.usage.forced_tokens == 3
     assert plain.usage.forward_passes == 2
+
+
+def test_word_counts_are_kept_for_enum_like_keys_only_and_within_a_budget():
+    memory = SchemaMemory()
+    for i in range(output_memory.ENUM_LIKE_VALUES + 1):
+        memory.add(json.dumps({"kind": "a" if i % 2 else "b", "name": f"n{i}"}, separators=(",", ":")), f"text {i}")
+    assert ("kind", "a") in memory.words and ("kind", "b") in memory.words
+    assert not any(key == "name" for key, _ in memory.words)  # 11 distinct names: free text, no word counts
+    assert memory.value_for("name", "something n3 mentioned") == "n3"
+    schemas = OutputMemory(schemas=100, max_entries=200)
+    for key in range(10):
+        schemas.add(str(key), json.dumps({"k": "v" * 300}, separators=(",", ":")), " ".join(f"w{i}" for i in range(50)))
+    assert schemas.size <= 200 and 0 < len(schemas) < 10
+    assert schemas.get("9") is not None and schemas.get("0") is None

@@ -14,7 +14,8 @@ the values each string key took and the words of the input they came with:
 
 Drafts are only proposals, verified by the model like every other draft, so the output is the same as
 plain greedy constrained decoding; the memory changes only how many forward passes it takes. It is
-bounded (schemas LRU, outputs and values per schema) and lives in the decoding thread.
+bounded (outputs and values per schema; schemas least recently used first out once the entries of all of
+them pass a budget) and lives in the decoding thread.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ ENUM_LIKE_VALUES = 10
 """A key with at most this many distinct values gets its likeliest value drafted even when the input does
 not contain it, provided that value is at least ENUM_LIKE_SHARE of what the key took."""
 ENUM_LIKE_SHARE = 0.2
+WORDS_PER_VALUE = 512
+"""Distinct input words counted per value of an enum-like key (naive Bayes); keys with more values keep none."""
+MAX_ENTRIES = 1_000_000
+"""Budget of remembered entries (values, word counts, output characters / 64) over all schemas: about 100 MB."""
 MIN_MATCH_CHARS = 3
 MAX_MATCH_CHARS = 48
 CONTINUATION_CHARS = 64
@@ -48,6 +53,13 @@ class SchemaMemory:
         self.texts: deque[str] = deque(maxlen=outputs)
         self.values: dict[str, Counter[str]] = {}
         self.words: dict[tuple[str, str], Counter[str]] = {}
+        """Input words per (key, value), for enum-like keys only."""
+
+    @property
+    def entries(self) -> int:
+        """What this memory holds, in entries (for the budget of OutputMemory)."""
+        return sum(len(c) for c in self.values.values()) + sum(len(c) for c in self.words.values()) \
+            + sum(len(text) for text in self.texts) // 64
 
     def add(self, output: str, source: str) -> None:
         """Remember one finished output and the input it came from."""
@@ -58,7 +70,14 @@ class SchemaMemory:
             if value not in counts and len(counts) >= VALUES_PER_KEY:
                 continue
             counts[value] += 1
-            self.words.setdefault((key, value), Counter()).update(words)
+            if len(counts) > ENUM_LIKE_VALUES:
+                for seen in counts:
+                    self.words.pop((key, seen), None)
+                continue
+            counted = self.words.setdefault((key, value), Counter())
+            for word in words:
+                if word in counted or len(counted) < WORDS_PER_VALUE:
+                    counted[word] += 1
 
     def open_value(self, text: str) -> tuple[str, str] | None:
         """(key, value so far) when ``text`` ends inside the string value of a key this memory knows."""
@@ -103,10 +122,11 @@ class SchemaMemory:
         return ""
 
     def _likeliest(self, key: str, candidates: list[str], lowered_source: str) -> str:
-        """Naive Bayes over the input's words: log P(value) + sum of log P(word | value), add-0.5 smoothing."""
-        if len(candidates) == 1:
-            return candidates[0]
+        """Naive Bayes over the input's words for an enum-like key (log P(value) + sum of log P(word | value),
+        add-0.5 smoothing); the most frequent value of a free-text key."""
         known = self.values[key]
+        if len(candidates) == 1 or len(known) > ENUM_LIKE_VALUES:
+            return max(candidates, key=lambda value: (known[value], len(value)))
         total = sum(known.values())
         words = set(WORD.findall(lowered_source))
 
@@ -121,10 +141,14 @@ class SchemaMemory:
 class OutputMemory:
     """SchemaMemory per (adapter, prompt prefix), least recently used schemas dropped first."""
 
-    def __init__(self, schemas: int = 256, outputs: int = OUTPUTS_PER_SCHEMA) -> None:
+    def __init__(self, schemas: int = 256, outputs: int = OUTPUTS_PER_SCHEMA, max_entries: int = MAX_ENTRIES) -> None:
         self.schemas = schemas
         self.outputs = outputs
+        self.max_entries = max_entries
         self._entries: OrderedDict[str, SchemaMemory] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+        self.size = 0
+        """Entries held over all schemas (kept within max_entries)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -142,7 +166,10 @@ class OutputMemory:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = SchemaMemory(self.outputs)
-            while len(self._entries) > self.schemas:
-                self._entries.popitem(last=False)
         self._entries.move_to_end(key)
         entry.add(output, source)
+        self.size += entry.entries - self._sizes.get(key, 0)
+        self._sizes[key] = entry.entries
+        while self._entries and (len(self._entries) > self.schemas or self.size > self.max_entries):
+            dropped, _ = self._entries.popitem(last=False)
+            self.size -= self._sizes.pop(dropped)
