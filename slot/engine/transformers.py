@@ -37,7 +37,7 @@ class TransformersEngine(Engine):
     name = "transformers"
 
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
-                 threads: int = 0, speculation: bool = True, draft_tokens: int = 12,
+                 threads: int = 0, speculation: bool = True, draft_tokens: int = 24,
                  prefix_cache_bytes: int = 256 << 20, output_memory: int = 256, max_repeated_items: int = 3,
                  max_batch: int = 8, batch_wait_ms: float = 5.0) -> None:
         from slot.models import load
