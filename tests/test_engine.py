@@ -60,15 +60,18 @@ def test_max_tokens_gives_length_and_invalid(base_structurer, e2e_rows):
 
 def test_cancellation_stops_between_passes(base_structurer, e2e_rows):
     row = e2e_rows[20]
+    # an answer of hundreds of tokens: it cannot be over within a few passes, however good the drafts
+    long = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "string"}, "minItems": 200}},
+            "required": ["items"]}
     calls = []
 
-    def cancel_after_three() -> bool:
+    def cancel_after_four() -> bool:  # polled once before the prefill, then before each pass
         calls.append(1)
-        return len(calls) > 3
+        return len(calls) > 4
 
-    result = base_structurer.structure(row["input_text"], row["json_schema"], is_cancelled=cancel_after_three)
+    result = base_structurer.structure(row["input_text"], long, is_cancelled=cancel_after_four)
     assert result.finish_reason == "cancelled" and not result.valid
-    assert result.usage.forward_passes <= 3
+    assert result.usage.forward_passes == 3 and len(calls) == 5
 
 
 @pytest.mark.parametrize("backend", ["xgrammar", "outlines_core"])
