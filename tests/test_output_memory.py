@@ -10,9 +10,12 @@ from slot.engine import output_memory
 from slot.engine.output_memory import OutputMemory, SchemaMemory
 
 E2E_LIKE = [
-    ('{"name":"Aromi","area":"riverside","familyFriendly":"yes"}', "Aromi is a family friendly place by the riverside."),
-    ('{"name":"Cotto","area":"city centre","familyFriendly":"no"}', "Cotto, in the city centre, is not family friendly."),
-    ('{"name":"The Eagle","area":"riverside","familyFriendly":"no"}', "The Eagle by the riverside is not kid friendly."),
+    ('{"name":"Aromi","area":"riverside","familyFriendly":"yes"}',
+     "Aromi is a family friendly place by the riverside."),
+    ('{"name":"Cotto","area":"city centre","familyFriendly":"no"}',
+     "Cotto, in the city centre, is not family friendly."),
+    ('{"name":"The Eagle","area":"riverside","familyFriendly":"no"}',
+     "The Eagle by the riverside is not kid friendly."),
     ('{"name":"Zizzi","area":"city centre","familyFriendly":"yes"}', "Zizzi in the city centre welcomes families."),
 ]
 

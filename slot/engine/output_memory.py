@@ -132,7 +132,8 @@ class SchemaMemory:
 
         def score(value: str) -> tuple[float, int]:
             seen, count = self.words.get((key, value), Counter()), known[value]
-            log_p = math.log(count / total) + sum(math.log((seen[word] + 0.5) / (count + 1)) for word in words)
+            # summed in a fixed order: set order changes with the hash seed, and so would near-ties between values
+            log_p = math.log(count / total) + sum(math.log((seen[word] + 0.5) / (count + 1)) for word in sorted(words))
             return log_p, len(value)
 
         return max(candidates, key=score)

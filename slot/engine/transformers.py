@@ -141,7 +141,8 @@ class TransformersEngine(Engine):
         out = model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
         return out.logits[0].float()
 
-    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage, draft: list[int]) -> tuple[Any, torch.Tensor]:
+    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage,
+                 draft: list[int]) -> tuple[Any, torch.Tensor]:
         """Key/value states of the prompt (the prefix from the cache when possible) and of ``draft`` after it, and
         the logits at the prompt's last token and at each draft token."""
         from transformers import DynamicCache
