@@ -88,6 +88,19 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
     draft: list[int] = []
     kinds: list[str] = []
     consumed = 0
+
+    def take(tokens: list[int], kind: str) -> list[int]:
+        """Append the prefix of ``tokens`` the grammar accepts (all of them without a grammar); returns it."""
+        nonlocal consumed
+        if matcher is not None and tokens:
+            tokens = tokens[:matcher.validate(tokens)]
+            if tokens:
+                matcher.consume(tokens)
+                consumed += len(tokens)
+        draft.extend(tokens)
+        kinds.extend([kind] * len(tokens))
+        return tokens
+
     try:
         while len(draft) < limit:
             room = limit - len(draft)
@@ -95,44 +108,23 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
             if not forced and matcher is not None:
                 forced = forced_by_text(matcher, tokenizer)[:room]
             if forced:
-                ok = matcher.validate(forced)
-                forced = forced[:ok]
-                if not forced:
+                if not take(forced, FORCED):
                     break
-                matcher.consume(forced)
-                consumed += len(forced)
-                draft += forced
-                kinds += [FORCED] * len(forced)
                 continue
             text = tokenizer.decode(output_ids + draft, skip_special_tokens=True)
-            copied = copy_continuation(text, source)
-            continuation, bounded, kind = _guess(text, copied, source, memory)
+            opened = memory.open_value(text) if memory is not None else None
+            continuation, bounded, kind = _guess(opened, copy_continuation(text, source), source, memory)
             if continuation is None:
-                if memory is None or matcher is None or memory.open_value(text) is not None:
+                remembered = memory.continuation(text) if memory is not None and matcher is not None \
+                    and opened is None else ""
+                if not remembered or not take(tokenizer.encode(remembered, add_special_tokens=False)[:room],
+                                              REMEMBERED):
                     break
-                remembered = memory.continuation(text)
-                if not remembered:
-                    break
-                proposal = tokenizer.encode(remembered, add_special_tokens=False)[:room]
-                proposal = proposal[:matcher.validate(proposal)]
-                if not proposal:
-                    break
-                matcher.consume(proposal)
-                consumed += len(proposal)
-                draft += proposal
-                kinds += [REMEMBERED] * len(proposal)
                 continue
             encoded = tokenizer.encode(continuation, add_special_tokens=False) if continuation else []
-            proposal = encoded[:room]
-            if matcher is not None and proposal:
-                ok = matcher.validate(proposal)
-                proposal = proposal[:ok]
-                if not proposal:
-                    break
-                matcher.consume(proposal)
-                consumed += len(proposal)
-            draft += proposal
-            kinds += [kind] * len(proposal)
+            proposal = take(encoded[:room], kind)
+            if encoded and not proposal:
+                break
             if matcher is None or len(proposal) < len(encoded) or not bounded or len(draft) >= limit:
                 break
             closer = next((token for token in closer_ids(tokenizer) if matcher.validate([token]) == 1), None)
@@ -148,15 +140,15 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
     return draft, kinds
 
 
-def _guess(text: str, copied: str, source: str, memory: SchemaMemory | None) -> tuple[str | None, bool, str]:
+def _guess(opened: tuple[str, str] | None, copied: str, source: str,
+           memory: SchemaMemory | None) -> tuple[str | None, bool, str]:
     """The text to draft next, whether a value ends after it, and where it came from; None when there is no guess.
 
-    Inside a string value the memory knows, a remembered value decides: after the key, the value itself;
-    within a copy, where the copy ends; with no copy, the rest of a remembered value. Otherwise the copy
-    from the input runs to its next punctuation.
+    Inside a string value the memory knows (``opened``: its key and the value so far), a remembered value
+    decides: after the key, the value itself; within a copy, where the copy ends; with no copy, the rest of a
+    remembered value. Otherwise the copy from the input runs to its next punctuation.
     """
-    opened = memory.open_value(text) if memory is not None else None
-    if opened is not None:
+    if opened is not None and memory is not None:
         key, partial = opened
         if not partial:
             value = memory.value_for(key, source)

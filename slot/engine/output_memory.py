@@ -169,8 +169,9 @@ class OutputMemory:
             entry = self._entries[key] = SchemaMemory(self.outputs)
         self._entries.move_to_end(key)
         entry.add(output, source)
-        self.size += entry.entries - self._sizes.get(key, 0)
-        self._sizes[key] = entry.entries
+        entries = entry.entries
+        self.size += entries - self._sizes.get(key, 0)
+        self._sizes[key] = entries
         while self._entries and (len(self._entries) > self.schemas or self.size > self.max_entries):
             dropped, _ = self._entries.popitem(last=False)
             self.size -= self._sizes.pop(dropped)

@@ -141,14 +141,13 @@ class TransformersEngine(Engine):
         out = model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
         return out.logits[0].float()
 
-    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage,
+    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage, key: str,
                  draft: list[int]) -> tuple[Any, torch.Tensor]:
-        """Key/value states of the prompt (the prefix from the cache when possible) and of ``draft`` after it, and
-        the logits at the prompt's last token and at each draft token."""
+        """Key/value states of the prompt (the prefix from the cache under ``key`` when possible) and of ``draft``
+        after it, and the logits at the prompt's last token and at each draft token."""
         from transformers import DynamicCache
 
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
-        key = PrefixCache.key(request.adapter, prefix)
         cache = self.prefix_cache.get(key) if prefix else None
         if cache is None:
             cache = DynamicCache(config=self.model.config)
@@ -168,11 +167,11 @@ class TransformersEngine(Engine):
         """
         usage = Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix))
         started = time.perf_counter()
-        memory_key = PrefixCache.key(request.adapter, request.prompt.prefix) \
-            if self.output_memory.schemas and request.grammar is not None else ""
-        sequence = Sequence(self, request, usage, memory_key)
+        key = PrefixCache.key(request.adapter, request.prompt.prefix)  # the prefix cache's and the memory's key
+        remembered = bool(self.output_memory.schemas) and request.grammar is not None
+        sequence = Sequence(self, request, usage, key if remembered else "")
         draft = sequence.first_draft(self.draft_tokens)
-        cache, logits = self._prefill(model, request, usage, draft)
+        cache, logits = self._prefill(model, request, usage, key, draft)
         kept = sequence.verify(logits, prefill=True)
         if kept < len(draft):
             cache.crop(-(len(draft) - kept))
