@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -59,3 +61,19 @@ def synthetic_rows(tmp_path_factory) -> list[dict[str, Any]]:
         with open(out / f"{split}.jsonl", encoding="utf-8") as handle:
             rows += [json.loads(line) for line in handle]
     return rows
+
+
+@pytest.fixture(scope="session")
+def benchmark_module() -> Callable[[str], Any]:
+    """Loads ``benchmarks/<name>.py`` as the module ``name`` (benchmarks/ is no package), once per session."""
+
+    def load(name: str) -> Any:
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
+            spec.loader.exec_module(module)
+        return sys.modules[name]
+
+    return load

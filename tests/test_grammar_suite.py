@@ -12,9 +12,7 @@ refusals (schemas ``load_schema`` or the grammar compiler refuse, by category) m
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ from tests.conftest import SUITE
 
 pytestmark = pytest.mark.model
 
-ROOT = Path(__file__).resolve().parent.parent
 REFUSALS = Path(__file__).resolve().parent / "data" / "grammar_suite_refusals.json"
 
 # Floors on the share of suite-invalid instances that the grammar alone rejects. Measured with llguidance
@@ -116,14 +113,6 @@ POST_VALIDATION_GAPS: dict[tuple[str, str, str], str] = {
 }
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_core", ROOT / "benchmarks" / "bench_core.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_core", module)  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 def _matches(key: tuple[str, str, str], file: str, case: str, test: str) -> bool:
     pattern_file, pattern_case, pattern_test = key
     file_ok = file.split("/", 1)[1] == pattern_file[2:] if pattern_file.startswith("*/") else file == pattern_file
@@ -135,8 +124,8 @@ def _listed(table: dict[tuple[str, str, str], str], outcome: Any) -> tuple[str, 
 
 
 @pytest.fixture(scope="module")
-def bench():
-    return _load_bench()
+def bench(benchmark_module):
+    return benchmark_module("bench_core")
 
 
 @pytest.fixture(scope="module")

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def replay_drafts():
-    spec = importlib.util.spec_from_file_location("replay_drafts", ROOT / "benchmarks" / "replay_drafts.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def replay_drafts(benchmark_module):
+    return benchmark_module("replay_drafts")
 
 
-def test_replay_reproduces_the_recorded_passes(replay_drafts, structurer, e2e_rows, tmp_path):
+def test_replay_reproduces_the_recorded_passes(replay_drafts, benchmark_module, structurer, e2e_rows, tmp_path):
     from slot.grammar.cache import GrammarCache
 
-    bench = sys.modules.get("bench_decoding") or importlib.import_module("bench_decoding")
+    bench = benchmark_module("bench_decoding")
     schema = e2e_rows[0]["json_schema"]
     rows = [bench.Row(r["id"], "e2e", r["input_text"], r["json_schema"])
             for r in e2e_rows if r["json_schema"] == schema][:6]
