@@ -33,13 +33,14 @@ def test_rows(bench, tmp_path, synthetic_rows):
 
 
 def test_core_on_two_rows(bench, settings, synthetic_rows, base_structurer):
-    synth = next(r for r in synthetic_rows if r["meta"]["complexity"] in bench.NESTED)
+    synth = next(r for r in synthetic_rows if r["meta"]["complexity"] in bench.NESTED
+                 and bench.close_objects(r["json_schema"]) != r["json_schema"])  # one that has open objects
     rows = bench.e2e_rows(1) + [bench.Row(synth["id"], "synthetic", synth["input_text"], synth["json_schema"])]
     # cold (no prefix cache) and warm engines; bf16 left out to keep the test short
     cold = bench.load_structurers(settings.home, which=("cold",))["cold"]
     structurers = {"cold": cold, "warm": base_structurer, "warm_nospec": base_structurer}
     ot = bench.OutlinesRunner(base_structurer.engine.model_dir)
-    configs = [bench.OT, bench.PLAIN, bench.PREFIX, bench.SPEC, bench.ALL]
+    configs = [bench.OT, bench.OT_CLOSED, bench.PLAIN, bench.PREFIX, bench.SPEC, bench.ALL]
     records = bench.run_rows(rows, structurers, ot, configs=configs, max_tokens=24)
     assert len(records) == 2
     for record in records:
@@ -51,18 +52,25 @@ def test_core_on_two_rows(bench, settings, synthetic_rows, base_structurer):
         assert record["runs"][bench.ALL]["output"] == plain["output"]
         assert record["runs"][bench.SPEC]["passes"] <= plain["passes"]
         assert record["runs"][bench.OT]["tokens"] > 0
+    # OT on the closed schema reruns outlines only where closing changes the schema (not the closed E2E one)
+    assert records[0]["runs"][bench.OT_CLOSED].get("reused") is True
+    assert records[1]["runs"][bench.OT_CLOSED].get("reused") is None
     summary = bench.summarize(records, configs)
     assert set(summary) == {"e2e", "synthetic", "all"}
     s = summary["all"][bench.ALL]
     for key in ("p50_ms", "p95_ms", "output_tokens_per_s", "passes_per_token", "forced_share", "copied_share",
-                "json_equal_ot", "text_equal_ot", "text_equal_plain", "speedup_p50_vs_ot", "p50_over_floor"):
+                "json_equal_ot", "json_equal_ot_closed", "text_equal_ot", "text_equal_plain", "speedup_p50_vs_ot", "p50_over_floor"):
         assert key in s, key
     assert s["text_equal_plain"] == 1.0
     conc = bench.concurrency(base_structurer, rows[:1], [1, 2], max_tokens=20)
     assert [c["workers"] for c in conc] == [1, 2] and all(c["requests_per_s"] > 0 for c in conc)
+    # the compute ceiling: one timed cached-prefix pass per request, the same for every level
+    assert 0 < conc[0]["ceiling_requests_per_s"] < float("inf")
+    assert conc[0]["ceiling_requests_per_s"] == conc[1]["ceiling_requests_per_s"]
     checks = bench.verdicts(summary, conc)
     table = bench.markdown(summary, conc, checks)
     assert "| e2e (1) | all on |" in table and "floor" in table and "target (issue 6)" in table
+    assert "compute ceiling" in table and "JSON = OT closed" in table
 
 
 def test_compact_schema_text(bench):

@@ -5,9 +5,13 @@ Drafts are only proposals: the decoding loop keeps the prefix the grammar accept
 with under greedy decoding, so the output is the same as plain greedy constrained decoding.
 
 A copied span stops at the next punctuation of the input (values rarely run past a comma or a full
-stop), and is followed by a guess that the value ends there: the first closing token the grammar allows
-(``","``, ``"}``, ``,"`` ...) and then whatever the grammar forces after it (the next key). When the
-guess is right, the end of one value and the next key cost no pass of their own. Forced text whose
+stop; a ``.`` or ``,`` between letters or digits, as in ``19.2`` or ``a.b@c.com``, is not such a stop), or
+where the grammar stops accepting it (``182.5`` of ``182.5 cm`` in a number), and is followed by a guess
+that the value ends there: the first closing token the grammar allows (``","``, ``"}``, ``,"`` ...) and
+then whatever the grammar forces after it (the next key). When the guess is right, the end of one value
+and the next key cost no pass of their own. At the start of a value, where the output has nothing yet to
+match, the input is searched for the key as a label (``Postal code: 85055``, ``| PHONE | +1-266...``) and
+the first few characters after it are drafted; once they are right the ordinary copy takes over. Forced text whose
 tokenization llguidance leaves open (``":"`` after a key) is drafted as the tokenizer would write it.
 Earlier outputs of the same schema (``slot.engine.output_memory``) fill in what the input cannot: the
 value after a key, where a copied value ends, values the model rewrites. A draft runs on across values
@@ -16,6 +20,7 @@ and keys until ``limit`` or until nothing suggests the next token.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slot.engine.output_memory import SchemaMemory
@@ -24,6 +29,10 @@ from slot.grammar.base import Matcher
 MAX_SUFFIX_CHARS = 32
 MIN_SUFFIX_CHARS = 2
 CONTINUATION_CHARS = 64
+LABEL_CHARS = 8
+"""How much of the text after a key's label is drafted at a value's start: a wrong guess there wastes every
+token fed after it, a right one lets the copy take over. In replays of 100 synthetic rows, 6 to 12 characters
+took 0.185-0.192 passes per output token (0.213 without labels) and the least estimated time; 3 and 64 more."""
 BOUNDARIES = frozenset(',.;!?()[]{}|"\n\t')
 """Characters of the input where a copied value most likely ends. A cut inside a value (749.99) costs one
 pass more; measured on E2E and synthetic rows, cutting at every comma and full stop saves more than that."""
@@ -45,9 +54,11 @@ def closer_ids(tokenizer: Any) -> list[int]:
 
 
 def cut_at_boundary(continuation: str) -> tuple[str, bool]:
-    """The continuation up to its first boundary character, and whether one was found."""
+    """The continuation up to its first boundary character, and whether one was found. A ``.`` or ``,``
+    between two letters or digits (``19.2``, ``carter.com``, ``1,000``) is part of a value, not a boundary."""
     for at, char in enumerate(continuation):
-        if char in BOUNDARIES:
+        if char in BOUNDARIES and not (char in ".," and 0 < at < len(continuation) - 1
+                                       and continuation[at - 1].isalnum() and continuation[at + 1].isalnum()):
             return continuation[:at], True
     return continuation, False
 
@@ -63,6 +74,35 @@ def copy_continuation(output_text: str, source: str) -> str:
         if at >= 0:
             start = at + size
             return source[start:start + CONTINUATION_CHARS]
+    return ""
+
+
+_VALUE_START = re.compile(r'"((?:[^"\\]|\\.){1,64})":"?([^"{}\[\],:]{0,3})$')
+"""The output ends at a value's start: ``"key":"`` or ``"key":`` and at most 3 characters of the value."""
+_LABEL_GAP = re.compile(r"[\s|:=*\-\u2013\u2014\u2022]*")
+"""What separates a label from its value in text: spaces, ``:``, ``=``, ``|``, dashes, bullets, ``**``."""
+
+
+def _label_pattern(key: str) -> re.Pattern[str] | None:
+    """The key's words (``postalCode``, ``postal_code``, ``Postal Code``) as a case-insensitive pattern."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", key)
+    if not words:
+        return None
+    return re.compile(r"[\s_\-]*".join(re.escape(word) for word in words), re.IGNORECASE)
+
+
+def label_continuation(output_text: str, source: str) -> str:
+    """At a value's start: the ``LABEL_CHARS`` characters that follow the key used as a label in ``source``
+    (after its separators and what the value already has), or "" when the key is not found as a label."""
+    match = _VALUE_START.search(output_text)
+    pattern = _label_pattern(match.group(1)) if match else None
+    if match is None or pattern is None:
+        return ""
+    partial = match.group(2)
+    for found in pattern.finditer(source):
+        at = _LABEL_GAP.match(source, found.end()).end()  # type: ignore[union-attr] - the pattern matches ""
+        if at > found.end() and source.startswith(partial, at):
+            return source[at + len(partial):at + len(partial) + LABEL_CHARS]
     return ""
 
 
@@ -113,7 +153,8 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
                 continue
             text = tokenizer.decode(output_ids + draft, skip_special_tokens=True)
             opened = memory.open_value(text) if memory is not None else None
-            continuation, bounded, kind = _guess(opened, copy_continuation(text, source), source, memory)
+            copied = copy_continuation(text, source) or label_continuation(text, source)
+            continuation, bounded, kind = _guess(opened, copied, source, memory)
             if continuation is None:
                 remembered = memory.continuation(text) if memory is not None and matcher is not None \
                     and opened is None else ""
@@ -123,9 +164,11 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
                 continue
             encoded = tokenizer.encode(continuation, add_special_tokens=False) if continuation else []
             proposal = take(encoded[:room], kind)
-            if encoded and not proposal:
+            if len(proposal) < min(len(encoded), room):  # the grammar ends the value here (a unit after a number)
+                bounded = True
+            elif not bounded:
                 break
-            if matcher is None or len(proposal) < len(encoded) or not bounded or len(draft) >= limit:
+            if matcher is None or len(draft) >= limit:
                 break
             closer = next((token for token in closer_ids(tokenizer) if matcher.validate([token]) == 1), None)
             if closer is None:

@@ -1,0 +1,62 @@
+"""Copy drafts from the input: where a copied value stops, where its end is guessed, and label lookups."""
+
+from __future__ import annotations
+
+import pytest
+
+from slot.engine.drafts import COPIED, FORCED, LABEL_CHARS, build_draft, cut_at_boundary, label_continuation
+
+
+@pytest.mark.parametrize("continuation, expected", [
+    ("19.2 cm, launch", ("19.2 cm", True)),  # a decimal point is part of the value
+    ("carter.com\nPhone", ("carter.com", True)),  # so is the dot of a domain
+    ("1,000 units.", ("1,000 units", True)),  # and a thousands separator
+    (" in the city centre. Near", (" in the city centre", True)),  # a full stop before a space ends it
+    ("Lake Allen, Norway", ("Lake Allen", True)),
+    ("end.", ("end", True)),  # at the end of the text too
+    ("no boundary at all", ("no boundary at all", False)),
+])
+def test_copies_stop_at_punctuation_but_not_inside_numbers_or_addresses(continuation, expected):
+    assert cut_at_boundary(continuation) == expected
+
+
+@pytest.mark.parametrize("output, source, expected", [
+    ('{"postalCode":"', "• **Town**: Lake Allen\n• **Postal code**: 85055\n", "85055\n"),
+    ('{"postal_code":"8', "| Postal Code | 85055 |", "5055 |"),  # what the value has already must match
+    ('{"city":"', "| Town | City | Lake Allen |", "Lake All"),  # a table row
+    ('{"weight":', "* Mass - 9.7\n* Weight - 12.5 kg", "12.5 kg"),  # a number value, any case
+    ('{"city":"X', "City: Lake Allen", ""),  # the value disagrees with the text after the label
+    ('{"area":"', "Loch Fyne is in the city centre.", ""),  # no label for the key
+    ('{"name":"Loch', "Name: Loch Fyne", ""),  # past the start of the value: the ordinary copy's work
+])
+def test_a_value_start_is_looked_up_after_its_key_used_as_a_label(output, source, expected):
+    assert label_continuation(output, source) == expected[:LABEL_CHARS]
+
+
+@pytest.mark.model
+def test_build_draft_guesses_the_value_end_where_the_grammar_stops_a_copy(structurer):
+    from slot.schema import load_schema
+
+    schema = {"type": "object", "properties": {"height": {"type": "number"}, "weight": {"type": "number"},
+                                               "city": {"type": "string"}},
+              "required": ["height", "weight", "city"], "additionalProperties": False}
+    grammar, _ = structurer.compile(load_schema(schema), "llguidance")
+    tokenizer = structurer.engine.tokenizer
+    text = "- **Tall**: 182.5 cm\n- **Mass**: 39.73 kg\n- **City**: Lake Allen"
+
+    matcher = grammar.matcher()
+    output = tokenizer.encode('{"height":18', add_special_tokens=False)
+    assert matcher.consume(output)
+    draft, kinds = build_draft(matcher, tokenizer, output, text, 24)
+    # "2.5" is copied, " cm" is refused by the number grammar: the value is guessed to end there, the next
+    # key is forced, and the label "Mass" is not the key "weight", so the draft stops at the value's start
+    assert tokenizer.decode(draft) == '2.5,"weight":'
+    assert kinds[0] == COPIED and FORCED in kinds
+    assert not matcher.is_stopped() and matcher.consume(draft)  # drafting restored the matcher
+
+    matcher = grammar.matcher()
+    output = tokenizer.encode('{"height":182.5,"weight":39.73,"city":"', add_special_tokens=False)
+    assert matcher.consume(output)
+    draft, kinds = build_draft(matcher, tokenizer, output, text, 24)
+    assert tokenizer.decode(draft).startswith("Lake All")  # found after the label "City"
+    assert kinds[0] == COPIED
