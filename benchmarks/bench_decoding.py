@@ -28,8 +28,9 @@ input and drafted from the output memory, agreement with OT (same JSON after jso
 *floor*: one forward pass over the prompt + output ids of the row (no cache), timed on the same model.
 Then throughput with 1, 4 and 8 concurrent callers of ``Structurer.structure`` (all on, float16 weights:
 the default; ``--concurrency-config``), and its *compute ceiling*: requests divided by the summed time of one
-forward pass per request over what the prefix cache cannot give (prompt suffix + output) on top of the
-cached prefix. No batching can beat it on a machine whose passes are compute-bound, so it bounds the
+forward pass per request over what the prefix cache did not give it (prompt suffix + output where the
+schema's prefix was cached, the whole prompt + output where it was not), on top of what was cached. No
+batching can beat it on a machine whose passes are compute-bound, so it bounds the
 speed-up any number of callers can reach. ``--adapter default`` runs every configuration with the shipped
 adapter (OT with it merged into its float32 weights) instead of the base model.
 
@@ -300,7 +301,8 @@ def run_rows(rows: list[Row], structurers: dict[str, Any], outlines_runner: Outl
                                                     max_tokens=max_tokens)
         # the floor: one pass over prompt + output ids (the output of the first engine configuration run)
         engine_runs = [c for c in configs if c in ENGINE_CONFIGS and c in record["runs"]]
-        output = record["runs"][engine_runs[0]]["output"] if engine_runs else next(iter(record["runs"].values()))["output"]
+        first_run = record["runs"][engine_runs[0]] if engine_runs else next(iter(record["runs"].values()))
+        output = first_run["output"]
         output_ids = reference.engine.tokenizer.encode(output, add_special_tokens=False)
         ids = prompt_ids.ids + output_ids
         record["floor_tokens"] = len(ids)
@@ -319,24 +321,29 @@ def run_rows(rows: list[Row], structurers: dict[str, Any], outlines_runner: Outl
     return records
 
 
-def cached_floor_ms(structurer: Any, row: Row, output: str, repeats: int = 2) -> float:
-    """One forward pass over the prompt suffix + output ids of ``row`` on top of its cached prefix (the
-    default adapter's model): the compute a request needs at least when its schema's prefix is cached."""
+def cached_floor_ms(structurer: Any, row: Row, output: str, cached: int, repeats: int = 2) -> float:
+    """One forward pass over the prompt + output ids of ``row`` but its first ``cached`` prompt tokens, with those
+    in the cache (the default adapter's model): the compute the request needs at least, given what the prefix
+    cache gave it (the whole prefix for a schema seen before, nothing for a new one)."""
     import torch
     from transformers import DynamicCache
 
     engine = structurer.engine
-    _, ids = prompt_of(structurer, row)
-    rest = ids.suffix + engine.tokenizer.encode(output, add_special_tokens=False)
+    _, prompt_ids = prompt_of(structurer, row)
+    ids = prompt_ids.ids + engine.tokenizer.encode(output, add_special_tokens=False)
     best = float("inf")
     with torch.inference_mode(), engine._adapter_scope(structurer.default_adapter) as model:
         cache = DynamicCache()
-        model(input_ids=torch.tensor([ids.prefix]), past_key_values=cache, use_cache=True, logits_to_keep=1)
+        if cached:
+            model(input_ids=torch.tensor([ids[:cached]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
         for _ in range(repeats):
             started = time.perf_counter()
-            model(input_ids=torch.tensor([rest]), past_key_values=cache, use_cache=True, logits_to_keep=1)
+            model(input_ids=torch.tensor([ids[cached:]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
             best = min(best, (time.perf_counter() - started) * 1000)
-            cache.crop(len(ids.prefix))
+            if cached:
+                cache.crop(-(len(ids) - cached))
+            else:
+                cache = DynamicCache()
     return best
 
 
@@ -346,27 +353,28 @@ def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tok
     number of requests per forward pass (continuous batching), and how many outputs equal the first level's."""
     results = []
     first: list[str] = []
+    first_cached: list[int] = []
     scheduler = getattr(structurer.engine, "scheduler", None)
     for count in workers:
         latencies: list[float] = []
         tokens = 0
         lock = threading.Lock()
 
-        def one(row: Row) -> str:
+        def one(row: Row) -> tuple[str, int]:
             nonlocal tokens
             run = run_engine(structurer, row, speculation=True, max_tokens=max_tokens)
             with lock:
                 latencies.append(run["ms"])
                 tokens += run["tokens"]
-            return run["output"]
+            return run["output"], run["cached_prompt_tokens"]
 
         reset_output_memory(structurer)  # every level sees the rows with a memory that fills as it goes
         passes, rows_in_passes = (scheduler.passes, scheduler.batched_rows) if scheduler else (0, 0)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=count) as pool:
-            outputs = list(pool.map(one, rows))
+            outputs, cached = (list(column) for column in zip(*pool.map(one, rows)))
         wall = time.perf_counter() - started
-        first = first or outputs
+        first, first_cached = first or outputs, first_cached or cached
         shared = (scheduler.batched_rows - rows_in_passes) / max(1, scheduler.passes - passes) if scheduler else 1.0
         results.append({"workers": count, "requests": len(rows), "wall_s": wall, "requests_per_s": len(rows) / wall,
                         "output_tokens_per_s": tokens / wall, "p50_ms": percentile(latencies, 50),
@@ -375,11 +383,12 @@ def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tok
         log(f"concurrency {count}: {len(rows) / wall:.2f} req/s, {tokens / wall:.1f} tok/s in {wall:.1f}s, "
             f"{shared:.2f} requests/pass, {results[-1]['same_as_first']}/{len(rows)} outputs as with {workers[0]}")
     if results:
-        floors = [cached_floor_ms(structurer, row, output) for row, output in zip(rows, first)]
+        floors = [cached_floor_ms(structurer, row, output, hit) for row, output, hit in zip(rows, first, first_cached)]
         ceiling = len(rows) / (sum(floors) / 1000)
         for result in results:
             result["ceiling_requests_per_s"] = ceiling
-        log(f"compute ceiling: {ceiling:.2f} req/s ({statistics.median(floors):.0f} ms median cached floor)")
+        log(f"compute ceiling: {ceiling:.2f} req/s ({statistics.median(floors):.0f} ms median floor over uncached "
+            f"tokens; {sum(first_cached)} of the prompt tokens cached)")
     return results
 
 
@@ -574,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = one per core)")
     parser.add_argument("--configs", default=",".join(CONFIGS),
-                        help="comma-separated subset of: " + ", ".join(CONFIGS))
+                        help="comma-separated subset of: " + ", ".join(CONFIGS)
+                        + " ('' runs only the concurrency levels)")
     parser.add_argument("--adapter", default="none",
                         help="LoRA adapter for every configuration: none (base model), default (the shipped one) "
                              "or a directory; OT gets it merged into its float32 weights")
@@ -608,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     ot = OutlinesRunner(reference.engine.model_dir, adapter_dirs.get("default")) if OT in configs else None
     # warm-up (not recorded, few tokens): the first row of each set through every configuration
     warm_rows = [next(r for r in rows if r.set == s) for s in ("e2e", "synthetic") if any(r.set == s for r in rows)]
-    run_rows(warm_rows, structurers, ot, configs=configs, max_tokens=min(8, args.max_tokens))
+    run_rows(warm_rows, structurers, ot, configs=configs or [args.concurrency_config],
+             max_tokens=min(8, args.max_tokens))
     for structurer in structurers.values():  # caches and output memories start cold on the measured rows
         reset_prefix_cache(structurer)
         reset_output_memory(structurer)
@@ -620,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
                                            indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     records = run_rows(rows, structurers, ot, configs=configs, max_tokens=args.max_tokens, log=log,
-                       on_record=checkpoint)
+                       on_record=checkpoint) if configs else []  # --configs '': the concurrency levels only
     summary = summarize(records, configs)
     workers = [int(w) for w in args.concurrency.split(",") if w.strip()]
     conc_rows = [rows[i * len(rows) // args.concurrency_requests] for i in range(min(args.concurrency_requests,

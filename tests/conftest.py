@@ -64,6 +64,21 @@ def synthetic_rows(tmp_path_factory) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
+def matcher_at(structurer) -> Callable[[dict[str, Any], str], tuple[Any, list[int]]]:
+    """A fresh llguidance matcher of a schema advanced over an output prefix, and that prefix's token ids."""
+    from slot.schema import load_schema
+
+    def at(schema: dict[str, Any], output: str) -> tuple[Any, list[int]]:
+        grammar, _ = structurer.compile(load_schema(schema), "llguidance")
+        ids = structurer.engine.tokenizer.encode(output, add_special_tokens=False)
+        matcher = grammar.matcher()
+        assert matcher.consume(ids)
+        return matcher, ids
+
+    return at
+
+
+@pytest.fixture(scope="session")
 def benchmark_module() -> Callable[[str], Any]:
     """Loads ``benchmarks/<name>.py`` as the module ``name`` (benchmarks/ is no package), once per session."""
 

@@ -34,19 +34,14 @@ def test_a_value_start_is_looked_up_after_its_key_used_as_a_label(output, source
 
 
 @pytest.mark.model
-def test_build_draft_guesses_the_value_end_where_the_grammar_stops_a_copy(structurer):
-    from slot.schema import load_schema
-
+def test_build_draft_guesses_the_value_end_where_the_grammar_stops_a_copy(structurer, matcher_at):
     schema = {"type": "object", "properties": {"height": {"type": "number"}, "weight": {"type": "number"},
                                                "city": {"type": "string"}},
               "required": ["height", "weight", "city"], "additionalProperties": False}
-    grammar, _ = structurer.compile(load_schema(schema), "llguidance")
     tokenizer = structurer.engine.tokenizer
     text = "- **Tall**: 182.5 cm\n- **Mass**: 39.73 kg\n- **City**: Lake Allen"
 
-    matcher = grammar.matcher()
-    output = tokenizer.encode('{"height":18', add_special_tokens=False)
-    assert matcher.consume(output)
+    matcher, output = matcher_at(schema, '{"height":18')
     draft, kinds = build_draft(matcher, tokenizer, output, text, 24)
     # "2.5" is copied, " cm" is refused by the number grammar: the value is guessed to end there, the next
     # key is forced, and the label "Mass" is not the key "weight", so the draft stops at the value's start
@@ -54,9 +49,7 @@ def test_build_draft_guesses_the_value_end_where_the_grammar_stops_a_copy(struct
     assert kinds[0] == COPIED and FORCED in kinds
     assert not matcher.is_stopped() and matcher.consume(draft)  # drafting restored the matcher
 
-    matcher = grammar.matcher()
-    output = tokenizer.encode('{"height":182.5,"weight":39.73,"city":"', add_special_tokens=False)
-    assert matcher.consume(output)
+    matcher, output = matcher_at(schema, '{"height":182.5,"weight":39.73,"city":"')
     draft, kinds = build_draft(matcher, tokenizer, output, text, 24)
     assert tokenizer.decode(draft).startswith("Lake All")  # found after the label "City"
     assert kinds[0] == COPIED

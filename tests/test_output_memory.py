@@ -88,19 +88,15 @@ def test_memory_is_bounded():
 
 
 @pytest.mark.model
-def test_build_draft_uses_the_memory_after_keys_and_at_value_ends(structurer):
+def test_build_draft_uses_the_memory_after_keys_and_at_value_ends(structurer, matcher_at):
     from slot.engine.drafts import COPIED, FORCED, REMEMBERED, build_draft
-    from slot.schema import load_schema
 
     schema = {"type": "object", "properties": {"name": {"type": "string"}, "area": {"type": "string"},
                                                "familyFriendly": {"type": "string"}},
               "required": ["name", "area", "familyFriendly"], "additionalProperties": False}
-    grammar, _ = structurer.compile(load_schema(schema), "llguidance")
     tokenizer = structurer.engine.tokenizer
     text = "Loch Fyne is a restaurant in the city centre near the river, not family friendly."
-    output = tokenizer.encode('{"name":"Loch Fyne","area":"', add_special_tokens=False)
-    matcher = grammar.matcher()
-    assert matcher.consume(output)
+    matcher, output = matcher_at(schema, '{"name":"Loch Fyne","area":"')
 
     without, _ = build_draft(matcher, tokenizer, output, text, 24)
     assert without == []  # the input has no copy for the start of a value
@@ -110,9 +106,7 @@ def test_build_draft_uses_the_memory_after_keys_and_at_value_ends(structurer):
     assert FORCED in kinds and REMEMBERED in kinds
     assert not matcher.is_stopped() and matcher.consume(draft)  # drafting restored the matcher
 
-    matcher = grammar.matcher()
-    start = tokenizer.encode('{"name":"Loch', add_special_tokens=False)
-    assert matcher.consume(start)
+    matcher, start = matcher_at(schema, '{"name":"Loch')
     copied, kinds = build_draft(matcher, tokenizer, start, text, 24)
     assert tokenizer.decode(copied).startswith(" Fyne is a restaurant in the city centre near the river")
     assert kinds[0] == COPIED and REMEMBERED not in kinds  # then a closer guess and the forced next key
