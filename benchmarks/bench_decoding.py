@@ -259,17 +259,25 @@ def reset_output_memory(structurer: Any) -> None:
         structurer.engine.output_memory = OutputMemory(memory.schemas, memory.outputs)
 
 
-def floor_ms(model: Any, ids: list[int], repeats: int = 2) -> float:
-    """The time of one forward pass over ``ids`` (no cache, last logits only); the best of ``repeats``."""
+def floor_ms(model: Any, ids: list[int], repeats: int = 2, *, cached: int = 0) -> float:
+    """The time of one forward pass over ``ids`` (last logits only); the best of ``repeats``. With ``cached``,
+    the pass covers ``ids[cached:]`` on top of a key/value cache holding the first ``cached`` ids (not timed)."""
     import torch
+    from transformers import DynamicCache
 
     best = float("inf")
     with torch.inference_mode():
-        tensor = torch.tensor([ids])
+        cache = None
+        if cached:
+            cache = DynamicCache()
+            model(input_ids=torch.tensor([ids[:cached]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
+        tensor = torch.tensor([ids[cached:]])
         for _ in range(repeats):
             started = time.perf_counter()
-            model(input_ids=tensor, use_cache=False, logits_to_keep=1)
+            model(input_ids=tensor, past_key_values=cache, use_cache=cache is not None, logits_to_keep=1)
             best = min(best, (time.perf_counter() - started) * 1000)
+            if cache is not None:
+                cache.crop(-(len(ids) - cached))
     return best
 
 
@@ -321,30 +329,15 @@ def run_rows(rows: list[Row], structurers: dict[str, Any], outlines_runner: Outl
     return records
 
 
-def cached_floor_ms(structurer: Any, row: Row, output: str, cached: int, repeats: int = 2) -> float:
-    """One forward pass over the prompt + output ids of ``row`` but its first ``cached`` prompt tokens, with those
-    in the cache (the default adapter's model): the compute the request needs at least, given what the prefix
-    cache gave it (the whole prefix for a schema seen before, nothing for a new one)."""
-    import torch
-    from transformers import DynamicCache
-
+def cached_floor_ms(structurer: Any, row: Row, output: str, cached: int) -> float:
+    """``floor_ms`` over the prompt + output ids of ``row`` with its first ``cached`` prompt tokens cached (the
+    default adapter's model): the compute the request needs at least, given what the prefix cache gave it (the
+    whole prefix for a schema seen before, nothing for a new one)."""
     engine = structurer.engine
     _, prompt_ids = prompt_of(structurer, row)
     ids = prompt_ids.ids + engine.tokenizer.encode(output, add_special_tokens=False)
-    best = float("inf")
-    with torch.inference_mode(), engine._adapter_scope(structurer.default_adapter) as model:
-        cache = DynamicCache()
-        if cached:
-            model(input_ids=torch.tensor([ids[:cached]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
-        for _ in range(repeats):
-            started = time.perf_counter()
-            model(input_ids=torch.tensor([ids[cached:]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
-            best = min(best, (time.perf_counter() - started) * 1000)
-            if cached:
-                cache.crop(-(len(ids) - cached))
-            else:
-                cache = DynamicCache()
-    return best
+    with engine._adapter_scope(structurer.default_adapter) as model:
+        return floor_ms(model, ids, cached=cached)
 
 
 def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tokens: int,

@@ -79,6 +79,9 @@ def copy_continuation(output_text: str, source: str) -> str:
 
 _VALUE_START = re.compile(r'"((?:[^"\\]|\\.){1,64})":"?([^"{}\[\],:]{0,3})$')
 """The output ends at a value's start: ``"key":"`` or ``"key":`` and at most 3 characters of the value."""
+_VALUE_START_CHARS = 2 + 2 * 64 + 2 + 3
+"""The longest text ``_VALUE_START`` can match (64 escaped key characters): only this tail is searched, since a
+search anchored at the end still tries every start (120 us on a 2,000-character output, 9 us on the tail)."""
 _LABEL_GAP = re.compile(r"[\s|:=*\-\u2013\u2014\u2022]*")
 """What separates a label from its value in text: spaces, ``:``, ``=``, ``|``, dashes, bullets, ``**``."""
 
@@ -94,7 +97,7 @@ def _label_pattern(key: str) -> re.Pattern[str] | None:
 def label_continuation(output_text: str, source: str) -> str:
     """At a value's start: the ``LABEL_CHARS`` characters that follow the key used as a label in ``source``
     (after its separators and what the value already has), or "" when the key is not found as a label."""
-    match = _VALUE_START.search(output_text)
+    match = _VALUE_START.search(output_text[-_VALUE_START_CHARS:])
     pattern = _label_pattern(match.group(1)) if match else None
     if match is None or pattern is None:
         return ""
