@@ -37,6 +37,9 @@ adapter (OT with it merged into its float32 weights) instead of the base model.
     .venv/bin/python benchmarks/bench_decoding.py --out benchmarks/results/decoding.json
 
 ``--e2e-rows 3 --synthetic-rows 2`` makes a smoke run. The table goes to stdout, progress to stderr.
+``--shard K/N`` runs every N-th row from the K-th, ``--merge A.json B.json ... --out X.json`` joins shard files
+(``bench_decoding_sharded.py`` runs the shards side by side on a many-core machine); ``--judge CONFIG`` picks the
+configuration the targets are judged on.
 """
 
 from __future__ import annotations
@@ -537,7 +540,8 @@ def environment() -> dict[str, Any]:
 
     info: dict[str, Any] = {"python": platform.python_version(), "torch": torch.__version__,
                             "transformers": transformers.__version__, "torch_threads": torch.get_num_threads(),
-                            "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+                            "cpus": os.cpu_count(), "cpus_allowed": len(os.sched_getaffinity(0)),
+                            "load_average": os.getloadavg(),
                             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     try:
         import outlines
@@ -565,6 +569,38 @@ def environment() -> dict[str, Any]:
     return info
 
 
+def merge(paths: list[Path], out: Path, *, judge: str | None = None) -> int:
+    """One result file from the files of shard runs (``--shard``): their records together, the concurrency
+    levels of the one run that measured them, the summary, verdicts and table recomputed."""
+    runs = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    partial = [str(path) for path, run in zip(paths, runs) if run.get("partial")]
+    if partial:
+        print(f"warning: partial (interrupted) runs merged: {partial}", file=sys.stderr)
+    records = [record for run in runs for record in run.get("records", [])]
+    seen = {config for record in records for config in record["runs"]}
+    configs = [config for config in CONFIGS if config in seen]
+    conc_runs = [run for run in runs if run.get("concurrency")]
+    conc = conc_runs[0]["concurrency"] if conc_runs else []
+    conc_config = conc_runs[0]["args"]["concurrency_config"] if conc_runs else ALL_HALF
+    judge = judge or headline(configs)
+    summary = summarize(records, configs)
+    checks = verdicts(summary, conc, judge)
+    table = markdown(summary, conc, checks, config=judge, conc_config=conc_config)
+    print(table)
+    first = runs[0]
+    payload = {"command": "bench_decoding.py --merge " + " ".join(str(p) for p in paths) + f" --out {out}",
+               "merged_from": [{"path": str(path), "command": run.get("command"), "partial": bool(run.get("partial")),
+                                "environment_before": run.get("environment_before"),
+                                "environment_after": run.get("environment_after")} for path, run in zip(paths, runs)],
+               "args": first.get("args"), "environment_before": first.get("environment_before"),
+               "environment_after": runs[-1].get("environment_after"), "targets": TARGETS, "judged_on": judge,
+               "summary": summary, "concurrency": conc, "verdicts": checks, "records": records, "table": table}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({len(records)} rows from {len(paths)} files)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--e2e-rows", type=int, default=200)
@@ -587,7 +623,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency-requests", type=int, default=24,
                         help="requests per concurrency level (spread over the benchmark rows)")
     parser.add_argument("--out", type=Path, help="write the summary and per-row records as JSON")
+    parser.add_argument("--e2e-file", type=Path, default=E2E, help="the E2E dev file (JSONL)")
+    parser.add_argument("--shard", default="0/1", help="K/N: run only rows K, K+N, K+2N, ... (merge with --merge)")
+    parser.add_argument("--judge", choices=CONFIGS, help="configuration the targets are judged on "
+                                                         "(default: all on fp16 weights, else all on)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                        help="merge the records and concurrency levels of shard runs into --out; runs nothing")
     args = parser.parse_args(argv)
+    if args.merge:
+        if not args.out:
+            parser.error("--merge needs --out")
+        return merge(args.merge, args.out, judge=args.judge)
+    shard, shards = (int(part) for part in args.shard.split("/"))
+    if not 0 <= shard < shards:
+        parser.error(f"--shard {args.shard}: K must be in 0..N-1")
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -599,8 +648,10 @@ def main(argv: list[str] | None = None) -> int:
     env_before = environment()
     if env_before.get("training_running"):
         log("warning: a training run (slot.train.command) is using the CPU; timings will be inflated")
-    rows = e2e_rows(args.e2e_rows, args.e2e_step) + synthetic_rows(args.synthetic_rows, args.synthetic_dir)
-    log(f"{len(rows)} rows; load {env_before['load_average']}")
+    rows = (e2e_rows(args.e2e_rows, args.e2e_step, args.e2e_file)
+            + synthetic_rows(args.synthetic_rows, args.synthetic_dir))
+    all_rows, rows = rows, rows[shard::shards]
+    log(f"{len(rows)} rows (shard {args.shard}); load {env_before['load_average']}")
     concurrent_engine = ENGINE_CONFIGS[args.concurrency_config]["engine"]
     needed = sorted({ENGINE_CONFIGS[c]["engine"] for c in configs if c in ENGINE_CONFIGS} | {"warm", concurrent_engine})
     structurers = load_structurers(args.home, threads=args.threads, adapter=args.adapter, which=tuple(needed))
@@ -627,21 +678,23 @@ def main(argv: list[str] | None = None) -> int:
                        on_record=checkpoint) if configs else []  # --configs '': the concurrency levels only
     summary = summarize(records, configs)
     workers = [int(w) for w in args.concurrency.split(",") if w.strip()]
-    conc_rows = [rows[i * len(rows) // args.concurrency_requests] for i in range(min(args.concurrency_requests,
-                                                                                     len(rows)))]
+    conc_rows = [all_rows[i * len(all_rows) // args.concurrency_requests]
+                 for i in range(min(args.concurrency_requests, len(all_rows)))]
     conc = concurrency(structurers[concurrent_engine], conc_rows, workers, max_tokens=args.max_tokens,
                        log=log) if workers else []
-    checks = verdicts(summary, conc, headline(configs))
+    judge = args.judge or headline(configs)
+    checks = verdicts(summary, conc, judge)
     env_after = environment()
-    table = markdown(summary, conc, checks, config=headline(configs), conc_config=args.concurrency_config)
+    table = markdown(summary, conc, checks, config=judge, conc_config=args.concurrency_config)
     print(table)
     print(f"\nload average before {env_before['load_average']}, after {env_after['load_average']}; "
           f"{env_after.get('cpu', '')}, {env_after['cpus']} CPUs, torch {env_after['torch']} "
           f"({env_after['torch_threads']} threads)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"command": " ".join([Path(sys.argv[0]).name if argv is None else "bench_decoding.py",
-                                        *(sys.argv[1:] if argv is None else argv)]),
+        invocation = [Path(sys.argv[0]).name if argv is None else "bench_decoding.py",
+                      *(sys.argv[1:] if argv is None else argv)]
+        payload = {"judged_on": judge, "command": " ".join(invocation),
                    "args": {k: str(v) for k, v in vars(args).items()}, "environment_before": env_before,
                    "environment_after": env_after, "targets": TARGETS, "summary": summary,
                    "concurrency": conc, "verdicts": checks, "records": records, "table": table}
