@@ -75,4 +75,6 @@ class HalfWeightModels:
 
             model = PeftModel.from_pretrained(model, str(self.adapters[adapter])).merge_and_unload()
         model.set_input_embeddings(self._embeddings)
-        return half_weights(model)
+        from slot.engine.lean_llama import lean
+
+        return lean(half_weights(model))

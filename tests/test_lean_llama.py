@@ -1,0 +1,136 @@
+"""LeanLlama gives bitwise the logits and key/value states of the transformers forward it replaces.
+
+Each check runs the same calls on two copies of one float16-weight model: one through transformers, one through
+``slot.engine.lean_llama``. A tiny random Llama covers the shapes fast; the real embedded model (marked
+``model``) covers the shipped one. Batches go through the engine's own ``BatchCache`` (left padding, holes).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from slot.engine.batch_cache import BatchCache
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=211, hidden_size=96, intermediate_size=160, num_hidden_layers=3,
+                         num_attention_heads=6, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=True)
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def real():
+    from slot.config import Settings
+    from slot.models import load, resolve_base_model
+
+    settings = Settings.from_env()
+    return load(resolve_base_model(settings.base_model, settings.home_path, progress=False))[0]
+
+
+def _pair(model):
+    from slot.engine.half_weights import half_weights
+    from slot.engine.lean_llama import LeanLlama, lean
+
+    reference = half_weights(copy.deepcopy(model))
+    fast = lean(half_weights(copy.deepcopy(model)))
+    assert isinstance(fast, LeanLlama)
+    return reference, fast
+
+
+def _cache():
+    from transformers import DynamicCache
+
+    return DynamicCache()
+
+
+def _same_caches(a, b) -> bool:
+    return all(torch.equal(x.keys, y.keys) and torch.equal(x.values, y.values) for x, y in zip(a.layers, b.layers))
+
+
+def _single_sequence(model) -> None:
+    """Prefill without and with a cached prefix, 1-token and draft passes, crops, a pass without cache."""
+    reference, fast = _pair(model)
+    vocab = model.config.vocab_size
+    torch.manual_seed(1)
+    prompt = torch.randint(3, vocab, (1, 37))
+    caches = (_cache(), _cache())
+    with torch.inference_mode():
+        for ids, keep in ((prompt[:, :20], 1), (prompt[:, 20:], 1), (torch.tensor([[5]]), 1),
+                          (torch.randint(3, vocab, (1, 7)), 7), (torch.randint(3, vocab, (1, 24)), 24)):
+            outs = [m(input_ids=ids, past_key_values=c, use_cache=True, logits_to_keep=keep).logits
+                    for m, c in zip((reference, fast), caches)]
+            assert outs[0].shape == outs[1].shape == (1, keep, vocab)
+            assert torch.equal(outs[0], outs[1]), (ids.shape, (outs[0] - outs[1]).abs().max())
+            assert _same_caches(*caches)
+            for cache in caches:
+                cache.crop(-2)  # a rejected draft tail
+        whole = [m(input_ids=prompt, past_key_values=None, use_cache=False, logits_to_keep=0).logits
+                 for m in (reference, fast)]
+        assert torch.equal(whole[0], whole[1])
+
+
+def _batch(model) -> None:
+    """Rows of different lengths joined in a BatchCache, fed drafts of different lengths, keeping different counts."""
+    reference, fast = _pair(model)
+    vocab = model.config.vocab_size
+    torch.manual_seed(2)
+    prompts = [torch.randint(3, vocab, (1, n)) for n in (23, 9, 15)]
+    feeds_per_step = [[[4, 5, 6], [7], [8, 9]], [[10], [11, 12, 13, 14], [15]], [[16, 17], [18], [19, 20, 21]]]
+    kept_per_step = [[3, 1, 1], [1, 2, 1], [2, 1, 3]]
+    batches = (BatchCache(), BatchCache())
+    with torch.inference_mode():
+        for prompt in prompts:
+            for m, batch in zip((reference, fast), batches):
+                cache = _cache()
+                m(input_ids=prompt, past_key_values=cache, use_cache=True, logits_to_keep=1)
+                batch.add(cache)
+        for feeds, kept in zip(feeds_per_step, kept_per_step):
+            outs = []
+            for m, batch in zip((reference, fast), batches):
+                inputs = batch.inputs(feeds, pad_id=0)
+                assert "attention_mask" in inputs and "position_ids" in inputs
+                outs.append(m(**inputs).logits)
+                batch.commit(kept, max(len(feed) for feed in feeds))
+            for row, feed in enumerate(feeds):  # the logits of each row's real (not padding) tokens
+                assert torch.equal(outs[0][row, :len(feed)], outs[1][row, :len(feed)]), row
+            assert _same_caches(batches[0].cache, batches[1].cache)
+
+
+def test_tiny_single_sequence_is_bitwise(tiny):
+    _single_sequence(tiny)
+
+
+def test_tiny_batch_with_padding_and_holes_is_bitwise(tiny):
+    _batch(tiny)
+
+
+@pytest.mark.model
+def test_real_model_single_sequence_is_bitwise(real):
+    _single_sequence(real)
+
+
+@pytest.mark.model
+def test_real_model_batch_is_bitwise(real):
+    _batch(real)
+
+
+def test_models_it_cannot_run_exactly_stay_as_they_are(tiny):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from slot.engine.half_weights import half_weights
+    from slot.engine.lean_llama import lean
+
+    assert lean(tiny) is tiny  # float32 nn.Linear weights: not packed
+    config = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, mlp_bias=True)
+    biased = half_weights(LlamaForCausalLM(config).eval())
+    assert lean(biased) is biased
+    assert lean(object) is object
