@@ -87,6 +87,8 @@ def float32_structurer(settings):
 @pytest.mark.model
 def test_default_is_float16_weights_and_agrees_with_float32(structurer, float32_structurer, e2e_rows):
     assert structurer.engine.describe()["dtype"] == "float16-weights"
+    assert structurer.engine.describe()["forward"] == "LeanLlama"  # SmolLM2 runs the lean forward
+    assert float32_structurer.engine.describe()["forward"] != "LeanLlama"
     assert structurer.engine.adapters() == float32_structurer.engine.adapters() == ["default"]
     agree = 0
     rows = e2e_rows[::397][:6]

@@ -134,3 +134,5 @@ def test_models_it_cannot_run_exactly_stay_as_they_are(tiny):
     biased = half_weights(LlamaForCausalLM(config).eval())
     assert lean(biased) is biased
     assert lean(object) is object
+    fast = lean(half_weights(copy.deepcopy(tiny)))
+    assert lean(fast) is fast

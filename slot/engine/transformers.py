@@ -108,7 +108,7 @@ class TransformersEngine(Engine):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "model_dir": str(self.model_dir), "adapters": self.adapters(),
                 "dtype": self.dtype, "speculation": self.speculation, "threads": torch.get_num_threads(),
-                "max_batch": self.max_batch}
+                "max_batch": self.max_batch, "forward": type(self.model).__name__}
 
     def close(self) -> None:
         """Stop the decoding thread after its current pass (also done at interpreter exit)."""
