@@ -569,9 +569,18 @@ def environment() -> dict[str, Any]:
     return info
 
 
+def report(records: list[dict[str, Any]], configs: list[str], conc: list[dict[str, Any]], *, judge: str,
+           conc_config: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The summary, the verdicts on ``judge`` and the printed table of a run's records and concurrency levels."""
+    summary = summarize(records, configs)
+    checks = verdicts(summary, conc, judge)
+    return summary, checks, markdown(summary, conc, checks, config=judge, conc_config=conc_config)
+
+
 def merge(paths: list[Path], out: Path, *, judge: str | None = None) -> int:
     """One result file from the files of shard runs (``--shard``): their records together, the concurrency
-    levels of the one run that measured them, the summary, verdicts and table recomputed."""
+    levels of the one run that measured them, the summary, verdicts and table recomputed (judged on ``judge``,
+    else on what the shards were judged on)."""
     runs = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
     partial = [str(path) for path, run in zip(paths, runs) if run.get("partial")]
     if partial:
@@ -582,12 +591,10 @@ def merge(paths: list[Path], out: Path, *, judge: str | None = None) -> int:
     conc_runs = [run for run in runs if run.get("concurrency")]
     conc = conc_runs[0]["concurrency"] if conc_runs else []
     conc_config = conc_runs[0]["args"]["concurrency_config"] if conc_runs else ALL_HALF
-    judge = judge or headline(configs)
-    summary = summarize(records, configs)
-    checks = verdicts(summary, conc, judge)
-    table = markdown(summary, conc, checks, config=judge, conc_config=conc_config)
-    print(table)
     first = runs[0]
+    judge = judge or first.get("judged_on") or headline(configs)
+    summary, checks, table = report(records, configs, conc, judge=judge, conc_config=conc_config)
+    print(table)
     payload = {"command": "bench_decoding.py --merge " + " ".join(str(p) for p in paths) + f" --out {out}",
                "merged_from": [{"path": str(path), "command": run.get("command"), "partial": bool(run.get("partial")),
                                 "environment_before": run.get("environment_before"),
@@ -625,8 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the summary and per-row records as JSON")
     parser.add_argument("--e2e-file", type=Path, default=E2E, help="the E2E dev file (JSONL)")
     parser.add_argument("--shard", default="0/1", help="K/N: run only rows K, K+N, K+2N, ... (merge with --merge)")
-    parser.add_argument("--judge", choices=CONFIGS, help="configuration the targets are judged on "
-                                                         "(default: all on fp16 weights, else all on)")
+    parser.add_argument("--judge", choices=list(ENGINE_CONFIGS),
+                        help="engine configuration the targets are judged on (default: all on fp16 weights, else all on)")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                         help="merge the records and concurrency levels of shard runs into --out; runs nothing")
     args = parser.parse_args(argv)
@@ -676,16 +683,14 @@ def main(argv: list[str] | None = None) -> int:
 
     records = run_rows(rows, structurers, ot, configs=configs, max_tokens=args.max_tokens, log=log,
                        on_record=checkpoint) if configs else []  # --configs '': the concurrency levels only
-    summary = summarize(records, configs)
     workers = [int(w) for w in args.concurrency.split(",") if w.strip()]
     conc_rows = [all_rows[i * len(all_rows) // args.concurrency_requests]
                  for i in range(min(args.concurrency_requests, len(all_rows)))]
     conc = concurrency(structurers[concurrent_engine], conc_rows, workers, max_tokens=args.max_tokens,
                        log=log) if workers else []
     judge = args.judge or headline(configs)
-    checks = verdicts(summary, conc, judge)
+    summary, checks, table = report(records, configs, conc, judge=judge, conc_config=args.concurrency_config)
     env_after = environment()
-    table = markdown(summary, conc, checks, config=judge, conc_config=args.concurrency_config)
     print(table)
     print(f"\nload average before {env_before['load_average']}, after {env_after['load_average']}; "
           f"{env_after.get('cpu', '')}, {env_after['cpus']} CPUs, torch {env_after['torch']} "

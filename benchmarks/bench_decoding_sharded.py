@@ -15,6 +15,7 @@ shards share the machine's memory bandwidth and last-level cache, and OT and the
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -25,8 +26,6 @@ HERE = Path(__file__).resolve().parent
 
 def physical_cores() -> list[int]:
     """One logical CPU per physical core (its lowest-numbered hyper-thread sibling), among the allowed CPUs."""
-    import os
-
     chosen: dict[tuple[str, str], int] = {}
     for cpu in sorted(os.sched_getaffinity(0)):
         topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
@@ -90,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"failed: {failed}; logs in {args.work}", file=sys.stderr)
         return 1
+    # the shard files record the configuration they were judged on (--judge among bench_args), merge keeps it
     merge = [sys.executable, str(HERE / "bench_decoding.py"), "--merge", *(str(r) for _, r, _, _ in jobs),
              "--out", str(args.out)]
-    judge = [a for i, a in enumerate(bench_args) if i and bench_args[i - 1] == "--judge"]
-    return subprocess.run(merge + (["--judge", judge[0]] if judge else []), check=False).returncode
+    return subprocess.run(merge, check=False).returncode
 
 
 if __name__ == "__main__":

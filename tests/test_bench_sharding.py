@@ -37,7 +37,7 @@ def test_merge_recomputes_over_all_shards(bench, tmp_path):
     for name, records, levels in (("s0", shard0, []), ("s1", shard1, []), ("c", [], conc)):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps({"command": name, "args": {"concurrency_config": bench.ALL}, "records": records,
-                                    "concurrency": levels}))
+                                    "concurrency": levels, "judged_on": bench.PLAIN}))
         files.append(path)
     out = tmp_path / "merged.json"
     assert bench.merge(files, out, judge=bench.ALL) == 0
@@ -49,6 +49,9 @@ def test_merge_recomputes_over_all_shards(bench, tmp_path):
     assert summary["speedup_p50_vs_ot"] == pytest.approx(5.0)
     assert merged["concurrency"] == conc and [m["path"] for m in merged["merged_from"]] == [str(f) for f in files]
     assert any(v["target"] == bench.TARGETS["concurrency"] and not v["ok"] for v in merged["verdicts"])
+    # without --judge the merge keeps what the shards were judged on (the default would be "all on" here)
+    assert bench.merge(files, out) == 0
+    assert json.loads(out.read_text())["judged_on"] == bench.PLAIN
 
 
 def test_bad_shard_is_refused(bench):
