@@ -3,6 +3,8 @@
 Each check runs the same calls on two copies of one float16-weight model: one through transformers, one through
 ``slot.engine.lean_llama``. A tiny random Llama covers the shapes fast; the real embedded model (marked
 ``model``) covers the shipped one. Batches go through the engine's own ``BatchCache`` (left padding, holes).
+The lean side runs once on transformers' ``DynamicCache`` and once on the engine's growing cache
+(``slot.engine.growing_cache``, with few spare columns on the tiny model so that it re-grows often).
 """
 
 from __future__ import annotations
@@ -51,17 +53,26 @@ def _cache():
     return DynamicCache()
 
 
+def _growing():
+    from slot.engine.growing_cache import growing_cache
+
+    return growing_cache()
+
+
+CACHES = {"dynamic": _cache, "growing": _growing}
+
+
 def _same_caches(a, b) -> bool:
     return all(torch.equal(x.keys, y.keys) and torch.equal(x.values, y.values) for x, y in zip(a.layers, b.layers))
 
 
-def _single_sequence(model) -> None:
+def _single_sequence(model, fast_cache=_cache) -> None:
     """Prefill without and with a cached prefix, 1-token and draft passes, crops, a pass without cache."""
     reference, fast = _pair(model)
     vocab = model.config.vocab_size
     torch.manual_seed(1)
     prompt = torch.randint(3, vocab, (1, 37))
-    caches = (_cache(), _cache())
+    caches = (_cache(), fast_cache())
     with torch.inference_mode():
         for ids, keep in ((prompt[:, :20], 1), (prompt[:, 20:], 1), (torch.tensor([[5]]), 1),
                           (torch.randint(3, vocab, (1, 7)), 7), (torch.randint(3, vocab, (1, 24)), 24)):
@@ -77,7 +88,7 @@ def _single_sequence(model) -> None:
         assert torch.equal(whole[0], whole[1])
 
 
-def _batch(model) -> None:
+def _batch(model, fast_cache=_cache) -> None:
     """Rows of different lengths joined in a BatchCache, fed drafts of different lengths, keeping different counts."""
     reference, fast = _pair(model)
     vocab = model.config.vocab_size
@@ -88,8 +99,8 @@ def _batch(model) -> None:
     batches = (BatchCache(), BatchCache())
     with torch.inference_mode():
         for prompt in prompts:
-            for m, batch in zip((reference, fast), batches):
-                cache = _cache()
+            for m, batch, make in zip((reference, fast), batches, (_cache, fast_cache)):
+                cache = make()
                 m(input_ids=prompt, past_key_values=cache, use_cache=True, logits_to_keep=1)
                 batch.add(cache)
         for feeds, kept in zip(feeds_per_step, kept_per_step):
@@ -104,22 +115,32 @@ def _batch(model) -> None:
             assert _same_caches(batches[0].cache, batches[1].cache)
 
 
-def test_tiny_single_sequence_is_bitwise(tiny):
-    _single_sequence(tiny)
+@pytest.fixture(params=list(CACHES))
+def fast_cache(request, monkeypatch):
+    from slot.engine import growing_cache
+
+    monkeypatch.setattr(growing_cache, "SPARE_COLUMNS", 3)
+    return CACHES[request.param]
 
 
-def test_tiny_batch_with_padding_and_holes_is_bitwise(tiny):
-    _batch(tiny)
+def test_tiny_single_sequence_is_bitwise(tiny, fast_cache):
+    _single_sequence(tiny, fast_cache)
+
+
+def test_tiny_batch_with_padding_and_holes_is_bitwise(tiny, fast_cache):
+    _batch(tiny, fast_cache)
 
 
 @pytest.mark.model
-def test_real_model_single_sequence_is_bitwise(real):
-    _single_sequence(real)
+@pytest.mark.parametrize("cache", list(CACHES))
+def test_real_model_single_sequence_is_bitwise(real, cache):
+    _single_sequence(real, CACHES[cache])
 
 
 @pytest.mark.model
-def test_real_model_batch_is_bitwise(real):
-    _batch(real)
+@pytest.mark.parametrize("cache", list(CACHES))
+def test_real_model_batch_is_bitwise(real, cache):
+    _batch(real, CACHES[cache])
 
 
 def test_models_it_cannot_run_exactly_stay_as_they_are(tiny):

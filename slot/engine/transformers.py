@@ -145,12 +145,12 @@ class TransformersEngine(Engine):
                  draft: list[int]) -> tuple[Any, torch.Tensor]:
         """Key/value states of the prompt (the prefix from the cache under ``key`` when possible) and of ``draft``
         after it, and the logits at the prompt's last token and at each draft token."""
-        from transformers import DynamicCache
+        from slot.engine.growing_cache import growing_cache
 
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
         cache = self.prefix_cache.get(key) if prefix else None
         if cache is None:
-            cache = DynamicCache(config=self.model.config)
+            cache = growing_cache(self.model.config)
             if prefix:
                 self._forward(model, prefix, cache, keep=1)
                 self.prefix_cache.put(key, cache)
