@@ -1,10 +1,11 @@
-"""Copy drafts from the input: where a copied value stops, where its end is guessed, and label lookups."""
+"""Copy drafts from the input: where a copied value stops, where its end is guessed, label, list and word lookups."""
 
 from __future__ import annotations
 
 import pytest
 
-from slot.engine.drafts import COPIED, FORCED, LABEL_CHARS, build_draft, cut_at_boundary, label_continuation
+from slot.engine.drafts import (COPIED, FORCED, LABEL_CHARS, build_draft, cut_at_boundary, item_continuation,
+                                label_continuation, word_continuation)
 
 
 @pytest.mark.parametrize("continuation, expected", [
@@ -53,3 +54,25 @@ def test_build_draft_guesses_the_value_end_where_the_grammar_stops_a_copy(struct
     draft, kinds = build_draft(matcher, tokenizer, output, text, 24)
     assert tokenizer.decode(draft).startswith("Lake All")  # found after the label "City"
     assert kinds[0] == COPIED
+
+
+@pytest.mark.parametrize("output, source, expected", [
+    ('{"flags":["large","', "Flags: large, manual and reviewed. Fees", "manual and reviewed. Fees"),
+    ('{"flags":["large","manual","', "Flags: large, manual and reviewed. Fees", "reviewed. Fees"),  # past "and"
+    ('{"tags":["vip","', "Tags: vip / new", "new"),
+    ('{"tags":["vip","', "Tags: VIP, new", ""),  # the previous item is not in the text as written
+    ('{"tags":["vip"],"x":"', "Tags: vip, new", ""),  # not an item's start
+])
+def test_a_list_item_is_looked_up_after_the_previous_one(output, source, expected):
+    assert item_continuation(output, source) == expected
+
+
+@pytest.mark.parametrize("output, source, expected", [
+    ('{"name":"G', "Call Gary Hunter or Gina Lo", "ary Hunt"),  # the first word the letter begins
+    ('{"name":"Gary Hunter","backup":"G', "Call Gary Hunter or Gina Lo", "ina Lo"),  # not one already used
+    ('{"ids":["R', "Rx RX-2678", "x RX-267"),
+    ('{"name":"g', "Call Gary Hunter", ""),  # case matters
+    ('{"name":"Gary', "Call Gary Hunter", ""),  # more than 3 characters: the copy's work
+])
+def test_a_begun_string_value_is_looked_up_at_a_word_start(output, source, expected):
+    assert word_continuation(output, source) == expected[:LABEL_CHARS]

@@ -11,7 +11,10 @@ that the value ends there: the first closing token the grammar allows (``","``, 
 then whatever the grammar forces after it (the next key). When the guess is right, the end of one value
 and the next key cost no pass of their own. At the start of a value, where the output has nothing yet to
 match, the input is searched for the key as a label (``Postal code: 85055``, ``| PHONE | +1-266...``) and
-the first few characters after it are drafted; once they are right the ordinary copy takes over. Forced text whose
+the first few characters after it are drafted; once they are right the ordinary copy takes over. Dates and
+numbers the text writes otherwise than JSON (``18 May 2024``, ``1,250``) are drafted in JSON's form
+(``slot.engine.value_forms``); a list item is looked up after the previous item in the text (``large, manual
+and reviewed``); a string value begun with 1-3 characters, after the first word of the text they begin. Forced text whose
 tokenization llguidance leaves open (``":"`` after a key) is drafted as the tokenizer would write it.
 Earlier outputs of the same schema (``slot.engine.output_memory``) fill in what the input cannot: the
 value after a key, where a copied value ends, values the model rewrites. A draft runs on across values
@@ -24,6 +27,7 @@ import re
 from typing import Any
 
 from slot.engine.output_memory import SchemaMemory
+from slot.engine.value_forms import form_continuation, label_pattern
 from slot.grammar.base import Matcher
 
 MAX_SUFFIX_CHARS = 32
@@ -86,19 +90,11 @@ _LABEL_GAP = re.compile(r"[\s|:=*\-\u2013\u2014\u2022]*")
 """What separates a label from its value in text: spaces, ``:``, ``=``, ``|``, dashes, bullets, ``**``."""
 
 
-def _label_pattern(key: str) -> re.Pattern[str] | None:
-    """The key's words (``postalCode``, ``postal_code``, ``Postal Code``) as a case-insensitive pattern."""
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", key)
-    if not words:
-        return None
-    return re.compile(r"[\s_\-]*".join(re.escape(word) for word in words), re.IGNORECASE)
-
-
 def label_continuation(output_text: str, source: str) -> str:
     """At a value's start: the ``LABEL_CHARS`` characters that follow the key used as a label in ``source``
     (after its separators and what the value already has), or "" when the key is not found as a label."""
     match = _VALUE_START.search(output_text[-_VALUE_START_CHARS:])
-    pattern = _label_pattern(match.group(1)) if match else None
+    pattern = label_pattern(match.group(1)) if match else None
     if match is None or pattern is None:
         return ""
     partial = match.group(2)
@@ -106,6 +102,42 @@ def label_continuation(output_text: str, source: str) -> str:
         at = _LABEL_GAP.match(source, found.end()).end()  # type: ignore[union-attr] - the pattern matches ""
         if at > found.end() and source.startswith(partial, at):
             return source[at + len(partial):at + len(partial) + LABEL_CHARS]
+    return ""
+
+
+_NEXT_ITEM = re.compile(r'\["((?:[^"\\]|\\.){1,64})","$|"((?:[^"\\]|\\.){1,64})","$')
+"""The output ends at the start of a string item after another one: ``["a","`` or ``...,"b","``."""
+_ITEM_GAP = re.compile(r"[\s,;/|&*\-\u2022]*(?:(?:and|or)\s+)?[\s\"']*", re.IGNORECASE)
+"""What separates items of a list in text: commas, slashes, bullets, a final ``and``, quotes."""
+_WORD_START = re.compile(r'(?:":|[\[,])"([^"\\{}\[\],:]{1,3})$')
+"""The output has begun a string value with 1-3 characters (too few for the copy's suffix search)."""
+
+
+def item_continuation(output_text: str, source: str) -> str:
+    """At the start of a string item after another: what follows that item in ``source`` past the separators
+    of a list (``large, manual and reviewed``), or ""."""
+    match = _NEXT_ITEM.search(output_text[-140:])
+    if match is None:
+        return ""
+    previous = match.group(1) or match.group(2)
+    at = source.find(previous)
+    if at < 0:
+        return ""
+    start = _ITEM_GAP.match(source, at + len(previous)).end()  # type: ignore[union-attr] - matches ""
+    return source[start:start + CONTINUATION_CHARS] if start > at + len(previous) else ""
+
+
+def word_continuation(output_text: str, source: str) -> str:
+    """After the first 1-3 characters of a string value: the ``LABEL_CHARS`` characters that follow them at
+    the first word of ``source`` they begin whose text the output has not used yet, or ""."""
+    match = _WORD_START.search(output_text[-8:])
+    if match is None:
+        return ""
+    partial = match.group(1)
+    for found in re.finditer(r"(?<!\w)" + re.escape(partial), source):
+        rest = source[found.end():found.end() + LABEL_CHARS]
+        if rest and '"' + partial + rest[:4] not in output_text:
+            return rest
     return ""
 
 
@@ -156,7 +188,9 @@ def build_draft(matcher: Matcher | None, tokenizer: Any, output_ids: list[int], 
                 continue
             text = tokenizer.decode(output_ids + draft, skip_special_tokens=True)
             opened = memory.open_value(text) if memory is not None else None
-            copied = copy_continuation(text, source) or label_continuation(text, source)
+            copied = form_continuation(text, source) or copy_continuation(text, source) \
+                or label_continuation(text, source) or item_continuation(text, source) \
+                or word_continuation(text, source)
             continuation, bounded, kind = _guess(opened, copied, source, memory)
             if continuation is None:
                 remembered = memory.continuation(text) if memory is not None and matcher is not None \
