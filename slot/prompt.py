@@ -119,6 +119,14 @@ def encode(tokenizer: Tokenizer, prompt: Prompt) -> PromptTokens:
     return PromptTokens(prefix=prefix, suffix=tokenizer.encode(prompt.suffix, add_special_tokens=False))
 
 
+def head_ids(tokenizer: Tokenizer) -> list[int]:
+    """The token ids every prompt begins with, whatever its schema and text: the instructions up to where the
+    schema starts (the longest common start of two prompts whose schemas differ from their first character)."""
+    first, second = (encode(tokenizer, render(tokenizer, schema, "x")).prefix for schema in ('{"a":1}', "[1]"))
+    size = next((at for at, (a, b) in enumerate(zip(first, second)) if a != b), min(len(first), len(second)))
+    return first[:size]
+
+
 def target_text(value: Any, schema: Any) -> str:
     """The exact JSON text the model is trained to write and the grammar allows: compact separators,
     object keys in the order the schema declares them (the grammar enforces that order), others after."""

@@ -51,6 +51,56 @@ def test_prefix_cache_is_reused_and_changes_nothing(base_structurer, e2e_rows):
     assert cache.nbytes <= cache.budget
 
 
+def test_a_new_schema_reuses_the_cached_instructions_and_changes_nothing(base_structurer, e2e_rows, synthetic_rows):
+    from slot.engine.prefix_cache import PrefixCache
+    from slot.prompt import head_ids
+
+    engine = base_structurer.engine
+    head = head_ids(engine.tokenizer)
+    assert engine.tokenizer.decode(head).endswith("JSON Schema:\n") and len(head) > 40
+    rows = [e2e_rows[0]] + _pick(_nested(synthetic_rows), 2, 5)
+    saved = engine.prefix_cache
+    try:
+        engine.prefix_cache = PrefixCache(0)  # nothing is cached: every prompt is computed whole
+        cold = [base_structurer.structure(r["input_text"], r["json_schema"], max_tokens=160) for r in rows]
+        engine.prefix_cache = PrefixCache(saved.budget)
+        warm = [base_structurer.structure(r["input_text"], r["json_schema"], max_tokens=160) for r in rows]
+    finally:
+        engine.prefix_cache = saved
+    assert [r.output for r in warm] == [r.output for r in cold]  # the head's split does not depend on the cache
+    assert [r.usage.cached_prompt_tokens for r in cold] == [0, 0, 0]
+    assert [r.usage.cached_prompt_tokens for r in warm] == [0, len(head), len(head)]  # new schemas, cached head
+
+
+@pytest.mark.parametrize("backend", ["llguidance", "xgrammar", "outlines_core"])
+def test_a_token_the_grammar_validates_is_one_its_mask_allows(base_structurer, synthetic_rows, backend):
+    """Greedy choice keeps the model's first choice when ``validate`` accepts it, instead of building the mask:
+    a token ``validate`` accepts must be one the mask allows, in every state. (llguidance's ``validate`` refuses
+    the end-of-sequence token where the mask allows it; the choice then builds the mask, which decides.)"""
+    import random
+
+    from slot.schema import load_schema
+
+    engine, rng = base_structurer.engine, random.Random(7)
+    row = _pick(_nested(synthetic_rows), 1, 4)[0]
+    result = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=120)
+    grammar, _ = base_structurer.compile(load_schema(row["json_schema"]), backend)
+    matcher = grammar.matcher()
+    checked = 0
+    for token in engine.tokenizer.encode(result.output, add_special_tokens=False) + [None]:
+        allowed = matcher.mask()
+        candidates = sorted(engine.eos_ids) + [rng.randrange(engine.vocab_size) for _ in range(8)] \
+            + ([token] if token is not None else []) + [int(i) for i in allowed.nonzero()[0][:8]]
+        for candidate in candidates:
+            validated = matcher.validate([candidate]) == 1
+            assert not validated or allowed[candidate], (backend, candidate)
+            assert validated or not allowed[candidate] or candidate in engine.eos_ids, (backend, candidate)
+            checked += 1
+        if token is None or not matcher.consume([token]):
+            break
+    assert checked > 100
+
+
 def test_max_tokens_gives_length_and_invalid(base_structurer, e2e_rows):
     row = e2e_rows[10]
     result = base_structurer.structure(row["input_text"], row["json_schema"], max_tokens=5)

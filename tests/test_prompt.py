@@ -73,3 +73,12 @@ def test_without_a_chat_template_the_answer_ends_with_eos(tokenizer):
     plain.chat_template = None
     plain.eos_token = "<|endoftext|>"
     assert prompt.answer_end_id(plain) == plain.eos_token_id == prompt.stop_ids(plain, [plain.eos_token_id]).pop()
+
+
+def test_every_prompt_begins_with_the_head_ids(tokenizer):
+    from slot.prompt import encode, head_ids, render
+
+    head = head_ids(tokenizer)
+    assert tokenizer.decode(head).endswith("JSON Schema:\n")
+    for schema in ('{"type":"object"}', '{"$defs":{"A":{}}}', '{"anyOf":[{"type":"string"}]}', "true"):
+        assert encode(tokenizer, render(tokenizer, schema, "some text")).prefix[:len(head)] == head

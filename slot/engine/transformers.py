@@ -66,6 +66,8 @@ class TransformersEngine(Engine):
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.output_memory = OutputMemory(output_memory)
+        self._head: list[int] | None = None
+        """The prompt head's token ids (``slot.prompt.head_ids``), found on first use."""
         """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self.max_repeated_items = max_repeated_items
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
@@ -149,15 +151,39 @@ class TransformersEngine(Engine):
 
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
         cache = self.prefix_cache.get(key) if prefix else None
-        if cache is None:
-            cache = growing_cache(self.model.config)
-            if prefix:
-                self._forward(model, prefix, cache, keep=1)
-                self.prefix_cache.put(key, cache)
-        else:
+        if cache is not None:
             usage.cached_prompt_tokens = len(prefix)
+        elif prefix:
+            cache, usage.cached_prompt_tokens = self._head_cache(model, request.adapter, prefix)
+            self._forward(model, prefix[cache.get_seq_length():], cache, keep=1)
+            self.prefix_cache.put(key, cache)
+        else:
+            cache = growing_cache(self.model.config)
         logits = self._forward(model, suffix + draft, cache, keep=len(draft) + 1)
         return cache, logits
+
+    def _head_cache(self, model: Any, adapter: str | None, prefix: list[int]) -> tuple[Any, int]:
+        """The key/value states of the instructions every prompt begins with (``slot.prompt.head_ids``) and how
+        many of them came from the prefix cache: cached after first use, so a new schema's prompt costs a
+        pass over its schema only (~60 tokens, ~100 ms less on 2 cores). An empty cache when ``prefix`` does
+        not begin with them. The head is a pass of its own whether cached or not, so the states of a prompt
+        never depend on what the cache holds (a split changes the last bits of the states)."""
+        from slot.engine.growing_cache import growing_cache
+        from slot.prompt import head_ids
+
+        if self._head is None:
+            self._head = head_ids(self.tokenizer)
+        head = self._head
+        if not head or len(prefix) <= len(head) or prefix[:len(head)] != head:
+            return growing_cache(self.model.config), 0
+        key = PrefixCache.key(adapter, head)
+        cache = self.prefix_cache.get(key)
+        if cache is not None:
+            return cache, len(head)
+        cache = growing_cache(self.model.config)
+        self._forward(model, head, cache, keep=1)
+        self.prefix_cache.put(key, cache)
+        return cache, 0
 
     def _prefill_sequence(self, model: Any, request: GenerationRequest) -> tuple[Sequence, Any]:
         """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache.
@@ -180,8 +206,16 @@ class TransformersEngine(Engine):
 
     def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
                 generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:
-        """The next token: masked argmax (or a masked sample when temperature > 0)."""
+        """The next token: masked argmax (or a masked sample when temperature > 0).
+
+        Greedy, the model's own first choice is kept when the grammar allows it: that is the masked argmax
+        without building the mask (~0.3 ms a token: the bitmask, its unpacking and a fill over the vocabulary).
+        """
         scores = logits[: self.vocab_size]
+        if greedy and matcher is not None:
+            top = int(torch.argmax(scores))
+            if matcher.validate([top]) == 1:
+                return self._unrepeat(top, scores, matcher, context)
         if matcher is not None:
             allowed = matcher.mask()
             if not allowed.any():
