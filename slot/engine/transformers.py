@@ -208,13 +208,14 @@ class TransformersEngine(Engine):
                 generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:
         """The next token: masked argmax (or a masked sample when temperature > 0).
 
-        Greedy, the model's own first choice is kept when the grammar allows it: that is the masked argmax
-        without building the mask (~0.3 ms a token: the bitmask, its unpacking and a fill over the vocabulary).
+        Greedy, the model's own first choice is kept when the mask allows it: that is the masked argmax, read
+        from the grammar's bitmask without unpacking it and filling the 49,152 scores (0.3 -> 0.1 ms a token).
+        (``validate([token])`` is no substitute: llguidance validates tokens its mask refuses.)
         """
         scores = logits[: self.vocab_size]
         if greedy and matcher is not None:
             top = int(torch.argmax(scores))
-            if matcher.validate([top]) == 1:
+            if matcher.allows(top):
                 return self._unrepeat(top, scores, matcher, context)
         if matcher is not None:
             allowed = matcher.mask()

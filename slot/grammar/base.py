@@ -24,6 +24,11 @@ class Matcher(abc.ABC):
     def consume(self, tokens: list[int]) -> bool:
         """Advance over tokens; False (and no change) if any is not allowed."""
 
+    def allows(self, token: int) -> bool:
+        """Whether the mask allows ``token`` next (backends override it to skip unpacking the whole mask)."""
+        allowed = self.mask()
+        return 0 <= token < len(allowed) and bool(allowed[token])
+
     @abc.abstractmethod
     def validate(self, tokens: list[int]) -> int:
         """How many leading tokens of a draft the grammar would accept, without consuming them."""
@@ -63,6 +68,12 @@ class CompiledGrammar(abc.ABC):
     @abc.abstractmethod
     def matcher(self) -> Matcher:
         """A fresh matcher at the start of the grammar."""
+
+
+def bitmask_allows(bits: Any, token: int) -> bool:
+    """One token's bit of a little-endian 32-bit bitmask (bytes or int32 array), as ``unpack_bitmask`` reads it."""
+    raw = np.frombuffer(bits, dtype=np.uint8) if isinstance(bits, (bytes, bytearray)) else np.asarray(bits).view(np.uint8)
+    return 0 <= token < 8 * len(raw) and bool(raw[token >> 3] >> (token & 7) & 1)
 
 
 def unpack_bitmask(bits: Any, vocab_size: int) -> np.ndarray:

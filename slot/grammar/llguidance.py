@@ -12,7 +12,7 @@ import llguidance.hf
 import numpy as np
 
 from slot.errors import UnsupportedSchemaError
-from slot.grammar.base import CompiledGrammar, Matcher, unpack_bitmask
+from slot.grammar.base import CompiledGrammar, Matcher, bitmask_allows, unpack_bitmask
 
 POST_CHECKED = {"uniqueItems", "dependentRequired", "contains", "minContains", "maxContains", "propertyNames", "format"}
 """Keywords llguidance cannot enforce that jsonschema checks after decoding (the result says valid=false)."""
@@ -27,6 +27,9 @@ class LLGuidanceMatcher(Matcher):
 
     def mask(self) -> np.ndarray:
         return unpack_bitmask(self._m.compute_bitmask(), self._vocab)
+
+    def allows(self, token: int) -> bool:
+        return token < self._vocab and bitmask_allows(self._m.compute_bitmask(), token)
 
     def consume(self, tokens: list[int]) -> bool:
         if self._m.validate_tokens(tokens) != len(tokens):
