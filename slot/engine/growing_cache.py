@@ -5,7 +5,7 @@ decoding pass copies the whole cache of every layer: ~1.2 MB per layer at 700 to
 pass on 2 CPU cores. Here ``keys``/``values`` are views of the first ``length`` columns of buffers with spare
 columns: a pass writes only its new columns, and a crop (a rejected draft tail) only shortens the view. The
 numbers are the same as ``DynamicLayer``'s (copies are exact, and attention reads the same values through a
-strided view; ``tests/test_growing_cache.py`` checks the logits bitwise).
+strided view; ``tests/test_lean_llama.py`` checks the logits bitwise, ``tests/test_growing_cache.py`` the states).
 
 Everything that assigns ``keys``/``values`` (``BatchCache`` joining, removing, padding and compacting rows)
 keeps working: an assigned tensor becomes the buffer as it is, and the next append re-grows it. A deep copy

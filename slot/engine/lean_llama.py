@@ -8,8 +8,8 @@ neighbours, so the results are the same numbers), and otherwise the same operati
 its logits are bitwise those of the transformers forward (``tests/test_lean_llama.py`` checks prefill,
 drafts, batches with holes and padding). A 1-token pass over a 700-token cache at 2 threads: 40 -> 32 ms.
 
-It keeps transformers' ``DynamicCache`` (``update``/``crop``), so the prefix cache and ``BatchCache`` work
-unchanged. Models it cannot run exactly (another architecture, biases, another activation or RoPE type)
+It uses a transformers cache's ``update``/``crop`` (``DynamicCache``, or the engine's growing cache of
+``slot.engine.growing_cache``), so the prefix cache and ``BatchCache`` work unchanged. Models it cannot run exactly (another architecture, biases, another activation or RoPE type)
 stay on the transformers forward: ``lean(model)`` returns them as they are.
 """
 
@@ -74,7 +74,7 @@ def _fuse(modules: list[Any]) -> Any:
 
 class LeanLlama:
     """Callable like the transformers model for what the engine passes: ``input_ids``, ``past_key_values``
-    (a DynamicCache, or None for a pass without one), ``use_cache``, ``logits_to_keep``, and optionally
+    (a transformers cache, or None for a pass without one), ``use_cache``, ``logits_to_keep``, and optionally
     ``attention_mask`` (batch x all columns, 0 where a column holds no token of the row) and
     ``position_ids``. Other attributes (``config``, ``generation_config``, ...) are the model's."""
 

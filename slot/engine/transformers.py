@@ -26,7 +26,7 @@ from slot.engine.repetition import comma_tokens, opens_repeated_item
 from slot.engine.scheduler import BatchScheduler
 from slot.engine.sequence import Sequence
 from slot.errors import ModelError, UnknownAdapterError
-from slot.prompt import stop_ids
+from slot.prompt import head_ids, stop_ids
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class TransformersEngine(Engine):
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.output_memory = OutputMemory(output_memory)
-        self._head: list[int] | None = None
-        """The prompt head's token ids (``slot.prompt.head_ids``), found on first use."""
         """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
+        self._head = head_ids(self.tokenizer)
+        """The token ids every prompt begins with (the instructions before the schema), cached on their own."""
         self.max_repeated_items = max_repeated_items
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
         self.pad_id = next(iter(sorted(self.eos_ids)), 0) if self.tokenizer.pad_token_id is None \
@@ -169,10 +169,7 @@ class TransformersEngine(Engine):
         not begin with them. The head is a pass of its own whether cached or not, so the states of a prompt
         never depend on what the cache holds (a split changes the last bits of the states)."""
         from slot.engine.growing_cache import growing_cache
-        from slot.prompt import head_ids
 
-        if self._head is None:
-            self._head = head_ids(self.tokenizer)
         head = self._head
         if not head or len(prefix) <= len(head) or prefix[:len(head)] != head:
             return growing_cache(self.model.config), 0

@@ -70,13 +70,18 @@ class CompiledGrammar(abc.ABC):
         """A fresh matcher at the start of the grammar."""
 
 
+def _bitmask_bytes(bits: Any) -> np.ndarray:
+    """The bytes of little-endian 32-bit bitmask words (bytes or int32 array): token t is bit t % 8 of byte t // 8."""
+    return np.frombuffer(bits, dtype=np.uint8) if isinstance(bits, (bytes, bytearray)) else np.asarray(bits).view(np.uint8)
+
+
 def bitmask_allows(bits: Any, token: int) -> bool:
-    """One token's bit of a little-endian 32-bit bitmask (bytes or int32 array), as ``unpack_bitmask`` reads it."""
-    raw = np.frombuffer(bits, dtype=np.uint8) if isinstance(bits, (bytes, bytearray)) else np.asarray(bits).view(np.uint8)
+    """One token's bit of a bitmask, as ``unpack_bitmask`` reads it."""
+    raw = _bitmask_bytes(bits)
     return 0 <= token < 8 * len(raw) and bool(raw[token >> 3] >> (token & 7) & 1)
 
 
 def unpack_bitmask(bits: Any, vocab_size: int) -> np.ndarray:
     """Little-endian 32-bit bitmask words (bytes or int32 array) -> boolean array of vocab_size."""
-    raw = np.frombuffer(bits, dtype=np.uint8) if isinstance(bits, (bytes, bytearray)) else np.asarray(bits).view(np.uint8)
+    raw = _bitmask_bytes(bits)
     return np.unpackbits(raw, bitorder="little")[:vocab_size].astype(bool)
