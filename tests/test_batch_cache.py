@@ -71,12 +71,11 @@ def test_batched_rows_match_their_solo_decoding(tiny_model):
                 batch.compact()
             feeds = [[rng.randrange(VOCAB) for _ in range(rng.randint(1, 6))] for _ in rows]
             keeps = [rng.randint(1, len(feed)) for feed in feeds]
-            inputs = batch.inputs(feeds, pad_id=0)
-            logits = tiny_model(**inputs).logits
-            batch.commit(keeps, inputs["input_ids"].shape[1])
+            logits = batch.forward(tiny_model, feeds, pad_id=0)
+            batch.commit(keeps, feeds)
             for row, name in enumerate(rows):
                 expected = solo[name].step(feeds[row], keeps[row])
-                got = logits[row, :keeps[row]]
+                got = logits[row][:keeps[row]]
                 assert torch.allclose(got, expected, atol=1e-4), (name, step)
         assert batch.positions == [solo[name].cache.get_seq_length() for name in rows]
 
@@ -88,7 +87,7 @@ def test_one_row_without_holes_passes_no_mask(tiny_model):
         inputs = batch.inputs([[5, 6]], pad_id=0)
         assert "attention_mask" not in inputs and "position_ids" not in inputs
         tiny_model(**inputs)
-        batch.commit([1], 2)  # one rejected draft token: cropped, not masked, for a lone row
+        batch.commit([1], [[5, 6]])  # one rejected draft token: cropped, not masked, for a lone row
         assert batch.width == 5 and bool(batch.valid.all())
 
 
@@ -100,7 +99,7 @@ def test_compaction_squeezes_holes(tiny_model):
         for _ in range(5):
             inputs = batch.inputs([[9, 9, 9, 9], [9]], pad_id=0)
             tiny_model(**inputs)
-            batch.commit([4, 1], 4)
+            batch.commit([4, 1], [[9, 9, 9, 9], [9]])
         holes = batch.valid.numel() - int(batch.valid.sum())
         assert holes > 0
         batch.compact()

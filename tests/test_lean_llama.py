@@ -2,7 +2,8 @@
 
 Each check runs the same calls on two copies of one float16-weight model: one through transformers, one through
 ``slot.engine.lean_llama``. A tiny random Llama covers the shapes fast; the real embedded model (marked
-``model``) covers the shipped one. Batches go through the engine's own ``BatchCache`` (left padding, holes).
+``model``) covers the shipped one. Batches go through the engine's own ``BatchCache`` (left padding, holes), and
+through ``PackedBatch`` (one cache per row, tokens side by side), which matches each row's own pass to ~1e-5.
 The lean side runs once on transformers' ``DynamicCache`` and once on the engine's growing cache
 (``slot.engine.growing_cache``, with few spare columns on the tiny model so that it re-grows often).
 """
@@ -109,10 +110,65 @@ def _batch(model, fast_cache=_cache) -> None:
                 inputs = batch.inputs(feeds, pad_id=0)
                 assert "attention_mask" in inputs and "position_ids" in inputs
                 outs.append(m(**inputs).logits)
-                batch.commit(kept, max(len(feed) for feed in feeds))
+                batch.commit(kept, feeds)
             for row, feed in enumerate(feeds):  # the logits of each row's real (not padding) tokens
                 assert torch.equal(outs[0][row, :len(feed)], outs[1][row, :len(feed)]), row
             assert _same_caches(batches[0].cache, batches[1].cache)
+
+
+def _packed(model, fast_cache=_cache) -> None:
+    """``LeanLlama.packed`` through a ``PackedBatch``: each row's logits and states as its own pass gives them (to
+    the last bits of a wider product), with rows leaving and joining; one row alone: bitwise its own pass."""
+    from slot.engine.packed_batch import PackedBatch
+
+    _, fast = _pair(model)
+    vocab = model.config.vocab_size
+    torch.manual_seed(3)
+    prompts = {name: torch.randint(3, vocab, (1, n)) for name, n in (("a", 23), ("b", 9), ("c", 15), ("late", 6))}
+    batch, solo, rows = PackedBatch(), {}, []
+
+    def join(name):
+        caches = (fast_cache(), fast_cache())
+        for cache in caches:
+            fast(input_ids=prompts[name], past_key_values=cache, use_cache=True, logits_to_keep=1)
+        batch.add(caches[0])
+        solo[name] = caches[1]
+        rows.append(name)
+
+    steps = [([[4, 5, 6], [7], [8, 9]], [3, 1, 1]), ([[10], [11, 12, 13, 14], [15]], [1, 2, 1]),
+             ([[16, 17], [18, 19, 20]], [2, 1]), ([[21], [22, 23], [24, 25, 26, 27]], [1, 2, 3]),
+             ([[28, 29, 30]], [2])]
+    with torch.inference_mode():
+        for name in ("a", "b", "c"):
+            join(name)
+        for step, (feeds, kept) in enumerate(steps):
+            if step == 2:  # a row finishes
+                batch.remove([rows.index("b")])
+                rows.remove("b")
+            if step == 3:  # a row joins
+                join("late")
+            if step == 4:  # one row left: the ordinary pass, bitwise
+                batch.remove([0, 1])
+                del rows[:2]
+            mirror = copy.deepcopy(batch.caches[0]) if len(rows) == 1 else None
+            logits = batch.forward(fast, feeds, pad_id=0)
+            batch.commit(kept, feeds)
+            if mirror is not None:  # alone, the packed pass is the ordinary one on the same states
+                own = fast(input_ids=torch.tensor(feeds), past_key_values=mirror, use_cache=True,
+                           logits_to_keep=len(feeds[0])).logits[0]
+                mirror.crop(-(len(feeds[0]) - kept[0]))
+                assert torch.equal(logits[0], own) and _same_caches(batch.caches[0], mirror)
+            for row, (name, feed) in enumerate(zip(rows, feeds)):
+                alone = fast(input_ids=torch.tensor([feed]), past_key_values=solo[name], use_cache=True,
+                             logits_to_keep=len(feed)).logits[0]
+                solo[name].crop(-(len(feed) - kept[row]))
+                assert logits[row].shape == alone.shape
+                assert torch.allclose(logits[row], alone, atol=1e-4), (step, name)
+                assert torch.equal(logits[row].argmax(-1), alone.argmax(-1))
+                assert batch.caches[row].get_seq_length() == solo[name].get_seq_length()
+                for mine, theirs in zip(batch.caches[row].layers, solo[name].layers):
+                    assert torch.allclose(mine.keys, theirs.keys, atol=1e-4)
+                    assert torch.allclose(mine.values, theirs.values, atol=1e-4)
 
 
 @pytest.fixture(params=list(CACHES))
@@ -141,6 +197,15 @@ def test_real_model_single_sequence_is_bitwise(real, cache):
 @pytest.mark.parametrize("cache", list(CACHES))
 def test_real_model_batch_is_bitwise(real, cache):
     _batch(real, CACHES[cache])
+
+
+def test_tiny_packed_rows_match_their_own_passes(tiny, fast_cache):
+    _packed(tiny, fast_cache)
+
+
+@pytest.mark.model
+def test_real_model_packed_rows_match_their_own_passes(real):
+    _packed(real, _growing)
 
 
 def test_models_it_cannot_run_exactly_stay_as_they_are(tiny):

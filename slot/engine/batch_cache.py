@@ -1,5 +1,8 @@
 """BatchCache: the key/value states of sequences decoded together, one batch row each.
 
+Used for models without a packed pass (float32 and bfloat16 run the transformers forward); the float16-weights
+default decodes concurrent sequences with ``slot.engine.packed_batch`` instead, which has no padding or holes.
+
 Rows join with prompts of different lengths and keep different numbers of tokens per step (each keeps
 the draft prefix the model agreed with), so a row's columns are not all tokens: left padding when it
 joined shorter than the others, and holes where another row kept more tokens in the same step. Those
@@ -92,8 +95,14 @@ class BatchCache:
             inputs["position_ids"] = positions
         return inputs
 
-    def commit(self, kept: list[int], fed: int) -> None:
-        """After a forward pass over ``fed`` columns: row i keeps its first ``kept[i]`` tokens."""
+    def forward(self, model: Any, feeds: list[list[int]], pad_id: int) -> list[torch.Tensor]:
+        """One pass over each row's fed tokens (padded with ``pad_id``): each row's logits over them."""
+        logits = model(**self.inputs(feeds, pad_id)).logits
+        return [logits[row, :len(feed)] for row, feed in enumerate(feeds)]
+
+    def commit(self, kept: list[int], feeds: list[list[int]]) -> None:
+        """After a forward pass over ``feeds``: row i keeps its first ``kept[i]`` tokens."""
+        fed = max(len(feed) for feed in feeds)
         widest = max(kept)
         if widest < fed:
             self.cache.crop(-(fed - widest))

@@ -136,6 +136,41 @@ class LeanLlama:
         x = F.rms_norm(x, (self.hidden,), self.norm.weight, self.eps)
         return LeanOutput(_LINEAR(x[:, -logits_to_keep:, :] if logits_to_keep else x, self.head))
 
+    def packed(self, feeds: list[list[int]], caches: list[Any]) -> list[torch.Tensor]:
+        """One pass over several sequences, each with its own cache: their fed tokens side by side in one row
+        (no padding), attention per sequence over its own cache (no masked columns). Returns each sequence's
+        logits over its fed tokens. Why: a padded batch computes every row as wide as the longest draft and
+        attends over every row's holes; on a CPU the pass costs what it computes."""
+        counts = [len(feed) for feed in feeds]
+        total = sum(counts)
+        pasts = [cache.get_seq_length() for cache in caches]
+        ids = torch.tensor([[token for feed in feeds for token in feed]])
+        position_ids = torch.cat([torch.arange(past, past + count) for past, count in zip(pasts, counts)])[None]
+        x = self.embed(ids)
+        cos, sin = self.rotary(x, position_ids)
+        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        masks = [self._mask(None, 1, count, past) for count, past in zip(counts, pasts)]
+        starts = [sum(counts[:row]) for row in range(len(counts))]
+        heads, second, gqa = self.heads, self.qk_width, self.heads != self.kv_heads
+        for index, (norm1, qkv, out, scaling, norm2, gate_up, down, inner) in enumerate(self.layers):
+            fused = _LINEAR(F.rms_norm(x, (self.hidden,), norm1, self.eps), qkv)
+            qk = _rotate(fused[..., :second].view(1, total, heads + self.kv_heads, self.head_dim).transpose(1, 2),
+                         cos, sin)
+            v = fused[..., second:].view(1, total, self.kv_heads, self.head_dim).transpose(1, 2)
+            attended = []
+            for cache, start, count, mask in zip(caches, starts, counts, masks):
+                end = start + count
+                k, vs = cache.update(qk[:, heads:, start:end], v[:, :, start:end], index)
+                attended.append(F.scaled_dot_product_attention(
+                    qk[:, :heads, start:end], k, vs, attn_mask=mask, is_causal=mask is None and count > 1,
+                    scale=scaling, enable_gqa=gqa))
+            joined = attended[0] if len(attended) == 1 else torch.cat(attended, dim=2)
+            x = x + _LINEAR(joined.transpose(1, 2).reshape(1, total, -1), out)
+            both = _LINEAR(F.rms_norm(x, (self.hidden,), norm2, self.eps), gate_up)
+            x = x + _LINEAR(F.silu(both[..., :inner]) * both[..., inner:], down)
+        logits = _LINEAR(F.rms_norm(x, (self.hidden,), self.norm.weight, self.eps), self.head)[0]
+        return [logits[start:start + count] for start, count in zip(starts, counts)]
+
     @staticmethod
     def _mask(attention_mask: torch.Tensor | None, batch: int, count: int, past: int) -> torch.Tensor | None:
         """transformers' SDPA mask: none where causality alone decides (no padding, and one new token or no

@@ -3,7 +3,8 @@
 One thread owns the model. Callers queue requests and wait on a future; between forward passes the
 thread admits queued requests into the running batch (prefilling each alone, with the prefix cache),
 and every forward pass then advances all running sequences at once, each with its own grammar state
-and draft. A lone request waits a few milliseconds for company before its first pass. Sequences in one
+and draft (packed side by side where the model has a packed pass, ``slot.engine.packed_batch``; padded
+rows of a ``BatchCache`` otherwise). A lone request waits a few milliseconds for company before its first pass. Sequences in one
 batch share the LoRA adapter (peft switches adapters per model, not per row); requests are admitted in
 arrival order, so a request for another adapter waits for the running batch to drain and is never
 overtaken. A failing pass fails the sequences in it, not the thread.
@@ -28,8 +29,12 @@ import torch
 
 from slot.engine.base import Generation, GenerationRequest
 from slot.engine.batch_cache import BatchCache
+from slot.engine.packed_batch import PackedBatch
 from slot.engine.sequence import Sequence, cancelled_before_start
 from slot.errors import UnavailableError
+
+Batch = BatchCache | PackedBatch
+"""The running sequences' key/value states: packed (one cache each) where the model has a packed pass."""
 
 if TYPE_CHECKING:
     from slot.engine.transformers import TransformersEngine
@@ -101,7 +106,7 @@ class BatchScheduler:
     # -- the decoding thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        batch = BatchCache()
+        batch: Batch = BatchCache()
         running: list[tuple[Sequence, Future[Generation]]] = []
         with torch.inference_mode():
             while True:
@@ -109,13 +114,21 @@ class BatchScheduler:
                     self._stop(batch, running)
                     return
                 try:
-                    for request, future in self._admit(running):
+                    admitted = self._admit(running)
+                    if admitted and not running:
+                        batch = self._new_batch(admitted[0][0].adapter)
+                    for request, future in admitted:
                         self._start(request, future, batch, running)
                     if running:
                         self._step(batch, running)
                 except Exception as exc:  # noqa: BLE001 - never let the thread die with callers waiting
                     self._fail(batch, running, exc)
                     batch = BatchCache()
+
+    def _new_batch(self, adapter: str | None) -> Batch:
+        """An empty batch for the model that runs ``adapter``: packed where it has a packed pass."""
+        with self.engine._adapter_scope(adapter) as model:
+            return PackedBatch() if callable(getattr(model, "packed", None)) else BatchCache()
 
     def _admit(self, running: list[tuple[Sequence, Future[Generation]]]
                ) -> list[tuple[GenerationRequest, Future[Generation]]]:
@@ -137,7 +150,7 @@ class BatchScheduler:
                 admitted.append(self._queue.popleft())
             return admitted
 
-    def _start(self, request: GenerationRequest, future: Future[Generation], batch: BatchCache,
+    def _start(self, request: GenerationRequest, future: Future[Generation], batch: Batch,
                running: list[tuple[Sequence, Future[Generation]]]) -> None:
         """Prefill one request alone and add it to the running batch."""
         if not future.set_running_or_notify_cancel():
@@ -155,7 +168,7 @@ class BatchScheduler:
             return
         running.append((sequence, future))
 
-    def _step(self, batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]]) -> None:
+    def _step(self, batch: Batch, running: list[tuple[Sequence, Future[Generation]]]) -> None:
         """One forward pass for every running sequence; finished ones leave the batch.
 
         A sequence whose own work raises (its grammar matcher, its callbacks) fails alone; a failing forward
@@ -180,9 +193,8 @@ class BatchScheduler:
         if not running:
             return
         try:
-            inputs = batch.inputs(feeds, self.engine.pad_id)
             with self.engine._adapter_scope(running[0][0].request.adapter) as model:
-                logits = model(**inputs).logits
+                logits = batch.forward(model, feeds, self.engine.pad_id)
         except Exception as exc:  # noqa: BLE001
             self._fail(batch, running, exc)
             return
@@ -191,22 +203,22 @@ class BatchScheduler:
         kept, leaving = [], []
         for row, (sequence, future) in enumerate(running):
             try:
-                kept.append(sequence.verify(logits[row, :len(feeds[row])].float()))
+                kept.append(sequence.verify(logits[row].float()))
             except Exception as exc:  # noqa: BLE001
                 kept.append(1)
                 leaving.append(row)
                 future.set_exception(exc)
-        batch.commit(kept, inputs["input_ids"].shape[1])
+        batch.commit(kept, feeds)
         self._leave(batch, running, leaving)
 
     @staticmethod
-    def _leave(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], rows: list[int]) -> None:
+    def _leave(batch: Batch, running: list[tuple[Sequence, Future[Generation]]], rows: list[int]) -> None:
         if rows:
             batch.remove(rows)
             leaving = set(rows)
             running[:] = [entry for row, entry in enumerate(running) if row not in leaving]
 
-    def _stop(self, batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]]) -> None:
+    def _stop(self, batch: Batch, running: list[tuple[Sequence, Future[Generation]]]) -> None:
         """Fail what is running or queued when the scheduler closes."""
         closed = UnavailableError("the engine was closed")
         with self._ready:
@@ -218,12 +230,12 @@ class BatchScheduler:
         self._drop(batch, running, closed)
 
     @classmethod
-    def _fail(cls, batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
+    def _fail(cls, batch: Batch, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
         log.exception("decoding pass failed; failing its %d sequences", len(running))
         cls._drop(batch, running, exc)
 
     @staticmethod
-    def _drop(batch: BatchCache, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
+    def _drop(batch: Batch, running: list[tuple[Sequence, Future[Generation]]], exc: Exception) -> None:
         """Fail every running sequence that has not finished with ``exc`` and empty the batch."""
         for _, future in running:
             if not future.done():
