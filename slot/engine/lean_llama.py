@@ -11,6 +11,8 @@ drafts, batches with holes and padding). A 1-token pass over a 700-token cache a
 It uses a transformers cache's ``update``/``crop`` (``DynamicCache``, or the engine's growing cache of
 ``slot.engine.growing_cache``), so the prefix cache and ``BatchCache`` work unchanged. Models it cannot run exactly (another architecture, biases, another activation or RoPE type)
 stay on the transformers forward: ``lean(model)`` returns them as they are.
+
+``packed`` runs several sequences in one pass, each on its own cache, without padding (``slot.engine.packed_batch``).
 """
 
 from __future__ import annotations
