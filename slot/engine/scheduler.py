@@ -4,8 +4,8 @@ One thread owns the model. Callers queue requests and wait on a future; between 
 thread admits queued requests into the running batch (prefilling each alone, with the prefix cache),
 and every forward pass then advances all running sequences at once, each with its own grammar state
 and draft (packed side by side where the model has a packed pass, ``slot.engine.packed_batch``; padded
-rows of a ``BatchCache`` otherwise). A lone request waits a few milliseconds for company before its first pass. Sequences in one
-batch share the LoRA adapter (peft switches adapters per model, not per row); requests are admitted in
+rows of a ``BatchCache`` otherwise). A lone request waits a few milliseconds for company before its
+first pass. Sequences in one batch share the LoRA adapter (peft switches adapters per model, not per row); requests are admitted in
 arrival order, so a request for another adapter waits for the running batch to drain and is never
 overtaken. A failing pass fails the sequences in it, not the thread.
 
