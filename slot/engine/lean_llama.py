@@ -17,7 +17,9 @@ stay on the transformers forward: ``lean(model)`` returns them as they are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import torch
@@ -115,27 +117,16 @@ class LeanLlama:
         past = cache.get_seq_length() if cache is not None else 0
         if position_ids is None:
             position_ids = torch.arange(past, past + count).unsqueeze(0).expand(batch, -1)
-        x = self.embed(input_ids)
-        cos, sin = self.rotary(x, position_ids)
-        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
         mask = self._mask(attention_mask, batch, count, past)
         causal = mask is None and count > 1
-        heads, second = self.heads, self.qk_width
-        for index, (norm1, qkv, out, scaling, norm2, gate_up, down, inner) in enumerate(self.layers):
-            fused = _LINEAR(F.rms_norm(x, (self.hidden,), norm1, self.eps), qkv)
-            # q and k rotate together (the same elementwise operations on each head)
-            qk = _rotate(fused[..., :second].view(batch, count, heads + self.kv_heads, self.head_dim).transpose(1, 2),
-                         cos, sin)
-            q, k = qk[:, :heads], qk[:, heads:]
-            v = fused[..., second:].view(batch, count, self.kv_heads, self.head_dim).transpose(1, 2)
+
+        def attend(index: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float) -> torch.Tensor:
             if cache is not None:
                 k, v = cache.update(k, v, index)
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, scale=scaling,
-                                                      enable_gqa=heads != self.kv_heads)
-            x = x + _LINEAR(attended.transpose(1, 2).reshape(batch, count, -1), out)
-            both = _LINEAR(F.rms_norm(x, (self.hidden,), norm2, self.eps), gate_up)
-            x = x + _LINEAR(F.silu(both[..., :inner]) * both[..., inner:], down)
-        x = F.rms_norm(x, (self.hidden,), self.norm.weight, self.eps)
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, scale=scaling,
+                                                  enable_gqa=self.heads != self.kv_heads)
+
+        x = self._layers(input_ids, position_ids, attend)
         return LeanOutput(_LINEAR(x[:, -logits_to_keep:, :] if logits_to_keep else x, self.head))
 
     def packed(self, feeds: list[list[int]], caches: list[Any]) -> list[torch.Tensor]:
@@ -144,34 +135,45 @@ class LeanLlama:
         logits over its fed tokens. Why: a padded batch computes every row as wide as the longest draft and
         attends over every row's holes; on a CPU the pass costs what it computes."""
         counts = [len(feed) for feed in feeds]
-        total = sum(counts)
+        starts = [0, *accumulate(counts)][:-1]
         pasts = [cache.get_seq_length() for cache in caches]
         ids = torch.tensor([[token for feed in feeds for token in feed]])
         position_ids = torch.cat([torch.arange(past, past + count) for past, count in zip(pasts, counts)])[None]
-        x = self.embed(ids)
+        masks = [self._mask(None, 1, count, past) for count, past in zip(counts, pasts)]
+
+        def attend(index: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scaling: float) -> torch.Tensor:
+            parts = []
+            for cache, start, count, mask in zip(caches, starts, counts, masks):
+                keys, values = cache.update(k[:, :, start:start + count], v[:, :, start:start + count], index)
+                parts.append(F.scaled_dot_product_attention(
+                    q[:, :, start:start + count], keys, values, attn_mask=mask, is_causal=mask is None and count > 1,
+                    scale=scaling, enable_gqa=self.heads != self.kv_heads))
+            return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+
+        logits = _LINEAR(self._layers(ids, position_ids, attend), self.head)[0]
+        return [logits[start:start + count] for start, count in zip(starts, counts)]
+
+    def _layers(self, input_ids: torch.Tensor, position_ids: torch.Tensor,
+                attend: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor]) -> torch.Tensor:
+        """The decoder layers and final norm over ``input_ids``: the normalized hidden states. ``attend(layer, q,
+        k, v, scaling)`` does the attention of each layer (with the cache), the one part ``__call__`` and
+        ``packed`` do differently."""
+        batch, count = input_ids.shape
+        x = self.embed(input_ids)
         cos, sin = self.rotary(x, position_ids)
         cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
-        masks = [self._mask(None, 1, count, past) for count, past in zip(counts, pasts)]
-        starts = [sum(counts[:row]) for row in range(len(counts))]
-        heads, second, gqa = self.heads, self.qk_width, self.heads != self.kv_heads
+        heads, second = self.heads, self.qk_width
         for index, (norm1, qkv, out, scaling, norm2, gate_up, down, inner) in enumerate(self.layers):
             fused = _LINEAR(F.rms_norm(x, (self.hidden,), norm1, self.eps), qkv)
-            qk = _rotate(fused[..., :second].view(1, total, heads + self.kv_heads, self.head_dim).transpose(1, 2),
+            # q and k rotate together (the same elementwise operations on each head)
+            qk = _rotate(fused[..., :second].view(batch, count, heads + self.kv_heads, self.head_dim).transpose(1, 2),
                          cos, sin)
-            v = fused[..., second:].view(1, total, self.kv_heads, self.head_dim).transpose(1, 2)
-            attended = []
-            for cache, start, count, mask in zip(caches, starts, counts, masks):
-                end = start + count
-                k, vs = cache.update(qk[:, heads:, start:end], v[:, :, start:end], index)
-                attended.append(F.scaled_dot_product_attention(
-                    qk[:, :heads, start:end], k, vs, attn_mask=mask, is_causal=mask is None and count > 1,
-                    scale=scaling, enable_gqa=gqa))
-            joined = attended[0] if len(attended) == 1 else torch.cat(attended, dim=2)
-            x = x + _LINEAR(joined.transpose(1, 2).reshape(1, total, -1), out)
+            v = fused[..., second:].view(batch, count, self.kv_heads, self.head_dim).transpose(1, 2)
+            attended = attend(index, qk[:, :heads], qk[:, heads:], v, scaling)
+            x = x + _LINEAR(attended.transpose(1, 2).reshape(batch, count, -1), out)
             both = _LINEAR(F.rms_norm(x, (self.hidden,), norm2, self.eps), gate_up)
             x = x + _LINEAR(F.silu(both[..., :inner]) * both[..., inner:], down)
-        logits = _LINEAR(F.rms_norm(x, (self.hidden,), self.norm.weight, self.eps), self.head)[0]
-        return [logits[start:start + count] for start, count in zip(starts, counts)]
+        return F.rms_norm(x, (self.hidden,), self.norm.weight, self.eps)
 
     @staticmethod
     def _mask(attention_mask: torch.Tensor | None, batch: int, count: int, past: int) -> torch.Tensor | None:
