@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from slot.engine.drafts import (COPIED, FORCED, LABEL_CHARS, build_draft, cut_at_boundary, item_continuation,
-                                label_continuation, word_continuation)
+from slot.engine.drafts import (COPIED, FORCED, LABEL_CHARS, _guess, build_draft, copy_continuation, cut_at_boundary,
+                                item_continuation, label_continuation, word_continuation)
 
 
 @pytest.mark.parametrize("continuation, expected", [
@@ -16,6 +16,9 @@ from slot.engine.drafts import (COPIED, FORCED, LABEL_CHARS, build_draft, cut_at
     ("Lake Allen, Norway", ("Lake Allen", True)),
     ("end.", ("end", True)),  # at the end of the text too
     ("no boundary at all", ("no boundary at all", False)),
+    ("pad thai and tacos al pastor", ("pad thai ", True)),  # a list's last item follows "and"
+    (" daily or as needed", (" daily ", True)),
+    ("Sandy Anderson", ("Sandy Anderson", False)),  # "and" inside a word is no conjunction
 ])
 def test_copies_stop_at_punctuation_but_not_inside_numbers_or_addresses(continuation, expected):
     assert cut_at_boundary(continuation) == expected
@@ -29,6 +32,9 @@ def test_copies_stop_at_punctuation_but_not_inside_numbers_or_addresses(continua
     ('{"city":"X', "City: Lake Allen", ""),  # the value disagrees with the text after the label
     ('{"area":"', "Loch Fyne is in the city centre.", ""),  # no label for the key
     ('{"name":"Loch', "Name: Loch Fyne", ""),  # past the start of the value: the ordinary copy's work
+    ('{"fullName":"', "Her full name is Joshua Morrow.", "Joshua Morrow"),  # a linking verb is no part of it
+    ('{"a":{"phone":"884-848-5796"},"b":{"phone":"', "Phone: 884-848-5796. Phone: 001-481-742",
+     "001-481-742"),  # the label whose value the output does not hold yet
 ])
 def test_a_value_start_is_looked_up_after_its_key_used_as_a_label(output, source, expected):
     assert label_continuation(output, source) == expected[:LABEL_CHARS]
@@ -76,3 +82,18 @@ def test_a_list_item_is_looked_up_after_the_previous_one(output, source, expecte
 ])
 def test_a_begun_string_value_is_looked_up_at_a_word_start(output, source, expected):
     assert word_continuation(output, source) == expected[:LABEL_CHARS]
+
+
+@pytest.mark.parametrize("output, source, expected", [
+    ('{"a":"Suite 1800","b":"Suite 1', "Suite 1800, then Suite 1377.", "377."),  # the second "Suite 1"
+    ('{"a":"Suite 1', "Suite 1800, then Suite 1377.", "800, then"),  # nothing used yet: the first
+    ('{"a":"Suite 1800","b":"Suite 1800","c":"Suite 1', "Suite 1800, Suite 1800.", "800, Suite"),  # all used
+])
+def test_a_copy_prefers_the_place_whose_value_the_output_does_not_hold_yet(output, source, expected):
+    assert copy_continuation(output, source).startswith(expected)
+
+
+def test_a_copied_value_ends_without_the_space_before_the_punctuation():
+    continuation, bounded, kind = _guess(None, "RX-1968510 (refill)", "", None)
+    assert (continuation, bounded, kind) == ("RX-1968510", True, COPIED)
+    assert _guess(None, "open text", "", None)[0] == "open text"  # no boundary: the copy runs on as it is

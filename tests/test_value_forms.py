@@ -44,3 +44,10 @@ def test_what_is_not_a_date_is_not_one(text):
 ])
 def test_the_form_an_output_has_begun_is_continued(output, expected):
     assert form_continuation(output, TEXT) == expected
+
+
+def test_a_value_start_takes_the_labelled_value_the_output_does_not_hold_yet():
+    text = "Pickup: latitude 18.5031, longitude -5.9264. Drop-off: latitude 13.4361, longitude 115.3308."
+    assert form_continuation('{"pickup":{"latitude":', text) == "18.5031,"
+    assert form_continuation('{"pickup":{"latitude":18.5031,"longitude":-5.9264},"dropoff":{"latitude":',
+                             text) == "13.4361,"

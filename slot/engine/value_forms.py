@@ -93,10 +93,10 @@ def label_pattern(key: str) -> re.Pattern[str] | None:
     return re.compile(r"[\s_\-]*".join(re.escape(word) for word in words), re.IGNORECASE)
 
 
-def _label_end(key: str, source: str) -> int | None:
+def _label_ends(key: str, source: str) -> list[int]:
+    """Where each mention of ``key`` as a label in ``source`` ends."""
     pattern = label_pattern(key)
-    found = pattern.search(source) if pattern is not None else None
-    return found.end() if found else None
+    return [found.end() for found in pattern.finditer(source)] if pattern is not None else []
 
 
 def form_continuation(output_text: str, source: str) -> str:
@@ -112,15 +112,16 @@ def form_continuation(output_text: str, source: str) -> str:
                   and len(form.text) > len(partial)]
     if not candidates:
         return ""
-    label = _label_end(key, source) if key else None
-    near = [form for form in candidates if label is not None and label <= form.start <= label + LABEL_WINDOW]
+    # a value the output already holds is rarely the next one (the second of two locations' latitudes)
+    pool = [form for form in candidates if (('"' if quote else "") + form.text) not in output_text] or candidates
+    labels = _label_ends(key, source) if key else []
+    near = [form for form in pool if any(label <= form.start <= label + LABEL_WINDOW for label in labels)]
     if near:
         chosen = near[0]
     elif not partial or (quote and len(partial) < 2):
         return ""  # nothing begun and no label: any guess is a wild one
     else:
-        unused = [form for form in candidates if (('"' if quote else "") + form.text) not in output_text]
-        chosen = (unused or candidates)[0]
+        chosen = pool[0]
     rest = chosen.text[len(partial):]
     if chosen.quoted:
         return rest + ('"' if "T" not in chosen.text else "")
