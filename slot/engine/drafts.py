@@ -122,10 +122,16 @@ def label_continuation(output_text: str, source: str) -> str:
         at = _LABEL_GAP.match(source, found.end()).end()  # type: ignore[union-attr] - the pattern matches ""
         if at > found.end() and source.startswith(partial, at):
             rest = source[at + len(partial):at + len(partial) + LABEL_CHARS]
-            if '"' + partial + rest[:4] not in output_text:
+            if _unused(output_text, partial, rest):
                 return rest
             first = first or rest
     return first
+
+
+def _unused(output_text: str, partial: str, rest: str) -> bool:
+    """Whether no string value of the output begins as ``partial`` + ``rest`` would (its first 4 characters
+    after ``partial``): a value the output already holds is rarely the next one."""
+    return '"' + partial + rest[:4] not in output_text
 
 
 _NEXT_ITEM = re.compile(r'\["((?:[^"\\]|\\.){1,64})","$|"((?:[^"\\]|\\.){1,64})","$')
@@ -159,7 +165,7 @@ def word_continuation(output_text: str, source: str) -> str:
     partial = match.group(1)
     for found in re.finditer(r"(?<!\w)" + re.escape(partial), source):
         rest = source[found.end():found.end() + LABEL_CHARS]
-        if rest and '"' + partial + rest[:4] not in output_text:
+        if rest and _unused(output_text, partial, rest):
             return rest
     return ""
 
