@@ -231,7 +231,8 @@ def run_engine(structurer: Any, row: Row, *, speculation: bool, max_tokens: int)
     usage = result.usage
     return {"ms": ms, "output": result.output, "tokens": usage.completion_tokens, "passes": usage.forward_passes,
             "forced": usage.forced_tokens, "copied": usage.copied_tokens,
-            "remembered": getattr(usage, "remembered_tokens", 0), "prompt_tokens": usage.prompt_tokens,
+            "remembered": getattr(usage, "remembered_tokens", 0), "tie_checks": getattr(usage, "tie_checks", 0),
+            "prompt_tokens": usage.prompt_tokens,
             "cached_prompt_tokens": usage.cached_prompt_tokens, "finish": result.finish_reason,
             "prefill_ms": result.timings.prefill_ms, "generate_ms": result.timings.generate_ms,
             "grounding_ms": result.timings.grounding_ms}
@@ -436,6 +437,8 @@ def summarize(records: list[dict[str, Any]], configs: list[str]) -> dict[str, di
                 "cached_prompt_share": (sum(run["cached_prompt_tokens"] for _, run in runs)
                                         / max(1, sum(run["prompt_tokens"] for _, run in runs))),
                 "finish_length": sum(run["finish"] == "length" for _, run in runs),
+                "rows_with_tie_checks": sum(run.get("tie_checks", 0) > 0 for _, run in runs),
+                "tie_checks": sum(run.get("tie_checks", 0) for _, run in runs),
                 "floor_dtype": dtype, "floor_p50_ms": percentile(floors, 50), "floor_p95_ms": percentile(floors, 95),
                 "p50_over_floor": percentile(ms, 50) / percentile(floors, 50),
                 "median_row_over_floor": percentile([run["ms"] / f for (_, run), f in zip(runs, floors)], 50),
@@ -498,6 +501,7 @@ def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[d
     lines = ["| rows | configuration | p50 ms | p95 ms | out tok/s | passes/token | forced | copied | remembered | "
              "cached prompt | JSON = OT | JSON = OT closed | text = OT | text = plain | p50 speed-up vs OT | "
              "p50 / floor |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    ties: list[str] = []
     for set_name, configs in summary.items():
         if set_name == "all":
             continue
@@ -514,6 +518,10 @@ def markdown(summary: dict[str, Any], conc: list[dict[str, Any]], checks: list[d
         for dtype, s in sorted(floors.items(), reverse=True):
             lines.append(f"| {set_name} | floor: one pass over prompt + output ({dtype}) | {s['floor_p50_ms']:.0f} | "
                          f"{s['floor_p95_ms']:.0f} | | | | | | | | | | | | 1.00x |")
+        ties += [f"- {set_name}, {name}: float32 decided {s['tie_checks']} near-ties, in {s['rows_with_tie_checks']} "
+                 f"of {s['rows']} rows" for name, s in configs.items() if s.get("tie_checks")]
+    if ties:
+        lines += ["", *ties]
     if conc:
         lines += ["", f"| concurrent callers ({conc_config}) | requests | req/s | out tok/s | p50 ms | p95 ms | "
                   "requests per pass | same output as 1 caller | vs 1 caller |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -105,6 +105,10 @@ class Settings:
     """Close a JSON array once its latest item occurs this many times in it (stops a small model's loops
     before max_tokens truncates the JSON); 0 disables the guard."""
 
+    tie_margin: float = 0.1
+    """float16 weights only: where the two best allowed tokens are closer than this (in logits), a float32 pass
+    decides (greedy), so outputs match float32 decoding there; 0 trusts float16 everywhere."""
+
     prefix_cache_mb: int = 256
     """Memory budget for cached key/value states of prompt prefixes (instructions + schema)."""
 
@@ -196,7 +200,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
-        for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms"]:
+        for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms",
+                     "tie_margin"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

@@ -99,7 +99,8 @@ class Structurer:
                                     prefix_cache_bytes=settings.prefix_cache_mb << 20,
                                     output_memory=settings.output_memory,
                                     max_repeated_items=settings.max_repeated_items,
-                                    max_batch=settings.max_batch, batch_wait_ms=settings.batch_wait_ms)
+                                    max_batch=settings.max_batch, batch_wait_ms=settings.batch_wait_ms,
+                                    tie_margin=settings.tie_margin)
         return cls.around(settings, engine, adapters)
 
     @classmethod

@@ -53,6 +53,8 @@ class Usage:
     """Output tokens proposed from earlier outputs of the same schema and confirmed by the model."""
     forward_passes: int = 0
     """Decoding forward passes (the prompt prefill not counted)."""
+    tie_checks: int = 0
+    """Near-ties of float16-weight logits decided by a float32 pass (``slot.engine.near_ties``)."""
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

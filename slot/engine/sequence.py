@@ -16,6 +16,7 @@ import torch
 
 from slot.engine.base import Generation, GenerationRequest, Usage
 from slot.engine.drafts import FORCED, REMEMBERED, build_draft
+from slot.engine.near_ties import ExactState
 
 if TYPE_CHECKING:
     from slot.engine.transformers import TransformersEngine
@@ -46,6 +47,10 @@ class Sequence:
         self.error = ""
         self._draft: list[int] = []
         self._kinds: list[str] = []
+        self.exact = ExactState() if engine.ties is not None and self.greedy else None
+        """float32 key/value states for near-ties (``slot.engine.near_ties``), filled on the first one."""
+        self._decided: int | None = None
+        """The next token, when float32 chose it at a near-tie that ended the last draft."""
         self._started = time.perf_counter()
 
     @property
@@ -62,8 +67,13 @@ class Sequence:
             return self._stop("cancelled")
         if matcher is not None and matcher.is_stopped():
             return self._stop("stop")
-        token = self.engine._choose(self.logits, matcher, greedy=self.greedy, temperature=request.temperature,
-                                    generator=self.generator, context=output)
+        if self._decided is not None:
+            token, self._decided = self._decided, None
+        elif self.greedy:
+            token, _ = self._greedy(self.logits, output)
+        else:
+            token = self.engine._choose(self.logits, matcher, greedy=False, temperature=request.temperature,
+                                        generator=self.generator, context=output)
         if token is None:
             return self._stop("error", "the grammar allows no token here")
         if token in self.engine.eos_ids:
@@ -97,8 +107,10 @@ class Sequence:
         draft, matcher, output = self._draft, self.matcher, self.output
         accepted = 0
         for position, proposed in enumerate(draft):
-            choice = self.engine._choose(logits[position], matcher, greedy=True, context=output + draft[:position])
+            choice, exact = self._greedy(logits[position], output + draft[:position])
             if choice != proposed or (matcher is not None and not matcher.consume([proposed])):
+                if exact and choice != proposed:
+                    self._decided = choice  # float32's choice here, not the float16 argmax of logits[position]
                 break
             accepted += 1
             kind = self._kinds[position]
@@ -113,6 +125,24 @@ class Sequence:
         if self.request.on_delta is not None and (accepted or not prefill):
             self.streamed = self.engine._stream(output, self.streamed, self.request.on_delta)
         return accepted if prefill else accepted + 1
+
+    def _greedy(self, logits: torch.Tensor, context: list[int]) -> tuple[int | None, bool]:
+        """The greedy choice after ``context`` (the output so far) given the model's ``logits`` there, and whether
+        float32 made it: where the two best allowed tokens are a near-tie, float32 logits decide."""
+        engine, matcher = self.engine, self.matcher
+        choice = engine._choose(logits, matcher, greedy=True, context=context)
+        if self.exact is None or choice is None or not engine.ties.close(logits, matcher):
+            return choice, False
+        prompt = self.request.prompt
+        exact = engine.ties.logits(self.exact, self.request.adapter, prompt.prefix, prompt.suffix + context)
+        resolved = engine._choose(exact, matcher, greedy=True, context=context)
+        self.exact.checks += 1
+        self.usage.tie_checks += 1
+        if resolved != choice:
+            self.exact.overruled += 1
+            engine.ties.overruled += 1
+        engine.ties.checks += 1
+        return resolved, True
 
     def result(self) -> Generation:
         """The finished generation (text, finish reason, usage, timings)."""

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
+from slot.engine.near_ties import NearTies
 from slot.engine.output_memory import OutputMemory
 from slot.engine.prefix_cache import PrefixCache
 from slot.engine.repetition import comma_tokens, opens_repeated_item
@@ -39,7 +40,7 @@ class TransformersEngine(Engine):
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 24,
                  prefix_cache_bytes: int = 256 << 20, output_memory: int = 256, max_repeated_items: int = 3,
-                 max_batch: int = 8, batch_wait_ms: float = 5.0) -> None:
+                 max_batch: int = 8, batch_wait_ms: float = 5.0, tie_margin: float = 0.0) -> None:
         from slot.models import load
 
         torch.set_num_threads(threads or available_cpus())
@@ -66,6 +67,11 @@ class TransformersEngine(Engine):
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.output_memory = OutputMemory(output_memory)
+        self.ties: NearTies | None = None
+        """float16 weights only: float32 decides greedy near-ties closer than ``tie_margin`` (0: never)."""
+        if dtype == "float16-weights" and tie_margin > 0:
+            self.ties = NearTies(tie_margin, model_dir, adapters or {}, self.prefix_cache, self.vocab_size,
+                                 lambda path: load(path, dtype="float32")[0])
         """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self._head = head_ids(self.tokenizer)
         """The token ids every prompt begins with (the instructions before the schema), cached on their own."""
@@ -110,7 +116,8 @@ class TransformersEngine(Engine):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "model_dir": str(self.model_dir), "adapters": self.adapters(),
                 "dtype": self.dtype, "speculation": self.speculation, "threads": torch.get_num_threads(),
-                "max_batch": self.max_batch, "forward": type(self.model).__name__}
+                "max_batch": self.max_batch, "forward": type(self.model).__name__,
+                "tie_margin": self.ties.margin if self.ties is not None else 0.0}
 
     def close(self) -> None:
         """Stop the decoding thread after its current pass (also done at interpreter exit)."""
