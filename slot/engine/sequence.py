@@ -135,14 +135,8 @@ class Sequence:
             return choice, False
         prompt = self.request.prompt
         exact = engine.ties.logits(self.exact, self.request.adapter, prompt.prefix, prompt.suffix + context)
-        resolved = engine._choose(exact, matcher, greedy=True, context=context)
-        self.exact.checks += 1
         self.usage.tie_checks += 1
-        if resolved != choice:
-            self.exact.overruled += 1
-            engine.ties.overruled += 1
-        engine.ties.checks += 1
-        return resolved, True
+        return engine._choose(exact, matcher, greedy=True, context=context), True
 
     def result(self) -> Generation:
         """The finished generation (text, finish reason, usage, timings)."""

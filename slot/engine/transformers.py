@@ -67,12 +67,12 @@ class TransformersEngine(Engine):
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.output_memory = OutputMemory(output_memory)
+        """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self.ties: NearTies | None = None
         """float16 weights only: float32 decides greedy near-ties closer than ``tie_margin`` (0: never)."""
         if dtype == "float16-weights" and tie_margin > 0:
             self.ties = NearTies(tie_margin, model_dir, adapters or {}, self.prefix_cache, self.vocab_size,
                                  lambda path: load(path, dtype="float32")[0])
-        """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self._head = head_ids(self.tokenizer)
         """The token ids every prompt begins with (the instructions before the schema), cached on their own."""
         self.max_repeated_items = max_repeated_items
