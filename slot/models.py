@@ -198,3 +198,11 @@ def load(path: Path, *, dtype: str = "float32"):  # type: ignore[no-untyped-def]
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
     model.eval()
     return model, tokenizer
+
+
+def merged(model, adapter: Path):  # type: ignore[no-untyped-def]
+    """``model`` with the LoRA adapter at ``adapter`` merged into its weights (a plain model again, no peft
+    wrapper): what packed float16 weights and the float32 near-tie model need, and how OT loads an adapter."""
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()

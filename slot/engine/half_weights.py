@@ -25,6 +25,8 @@ from typing import Any
 
 import torch
 
+from slot.models import merged
+
 log = logging.getLogger(__name__)
 
 
@@ -71,9 +73,7 @@ class HalfWeightModels:
 
     def _build(self, model: Any, adapter: str | None) -> Any:
         if adapter is not None:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, str(self.adapters[adapter])).merge_and_unload()
+            model = merged(model, self.adapters[adapter])
         model.set_input_embeddings(self._embeddings)
         from slot.engine.lean_llama import lean
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from slot.engine.prefix_cache import PrefixCache
+from slot.models import merged
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ class ExactState:
 
     cache: Any = None
     fed: int = 0
-    logits: dict[int, torch.Tensor] = field(default_factory=dict)
-    """float32 logits of the last checked context, keyed by its length (a second look costs no pass)."""
+    logits: torch.Tensor | None = None
+    """float32 logits after the ``fed`` tokens (the last checked context: a second look costs no pass)."""
 
 
 class NearTies:
@@ -73,17 +74,16 @@ class NearTies:
         """float32 logits of the next token after ``prefix + rest`` (the prompt's cached prefix, then its
         suffix and the output so far), on ``state``'s cache, extended over the tokens it lacks."""
         total = len(prefix) + len(rest)
-        if total in state.logits:
-            return state.logits[total]
+        if state.logits is not None and state.fed == total:
+            return state.logits
         model = self._model(adapter)
         with torch.inference_mode():
             if state.cache is None:
                 state.cache, state.fed = self._prefix_cache(model, adapter, prefix), len(prefix)
             ids = (prefix + rest)[state.fed:]
             out = model(input_ids=torch.tensor([ids]), past_key_values=state.cache, use_cache=True, logits_to_keep=1)
-        state.fed = total
-        state.logits = {total: out.logits[0, -1].float()}
-        return state.logits[total]
+        state.fed, state.logits = total, out.logits[0, -1].float()
+        return state.logits
 
     def _prefix_cache(self, model: Any, adapter: str | None, prefix: list[int]) -> Any:
         """The float32 key/value states of the prompt prefix (from the prefix cache, under a float32 key)."""
@@ -104,9 +104,7 @@ class NearTies:
             started = time.perf_counter()
             model = self._load(self.model_dir)
             if adapter is not None:
-                from peft import PeftModel
-
-                model = PeftModel.from_pretrained(model, str(self.adapters[adapter])).merge_and_unload()
+                model = merged(model, self.adapters[adapter])
             self._models[adapter] = model.eval()
             log.info("built the float32 model for near-ties of %s in %.1f s", adapter or "the base model",
                      time.perf_counter() - started)
