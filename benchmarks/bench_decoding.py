@@ -352,6 +352,7 @@ def concurrency(structurer: Any, rows: list[Row], workers: list[int], *, max_tok
     first: list[str] = []
     first_cached: list[int] = []
     scheduler = getattr(structurer.engine, "scheduler", None)
+    structurer.engine.warm_up(structurer.default_adapter)  # as the server does: no level pays for first builds
     for count in workers:
         latencies: list[float] = []
         tokens = 0

@@ -91,3 +91,25 @@ def test_a_near_tie_goes_float32s_way(structurer, float32_structurer):
     with margin(structurer, 0.0):
         alone = structurer.structure(text, schema)
     assert alone.usage.tie_checks == 0 and alone.output != reference.output
+
+
+def test_warm_up_builds_the_float32_model_before_any_tie(structurer):
+    """The server calls ``engine.warm_up`` before SERVING, so no request pays for building the float32 model."""
+    from slot.engine.near_ties import NearTies
+    from slot.engine.prefix_cache import PrefixCache
+    from slot.models import load
+
+    engine, adapter = structurer.engine, structurer.default_adapter
+    fresh = NearTies(engine.ties.margin, engine.model_dir, engine.ties.adapters, PrefixCache(0), engine.vocab_size,
+                     lambda path: load(path, dtype="float32")[0])
+    saved, engine.ties = engine.ties, fresh
+    try:
+        assert not fresh.built(adapter)
+        engine.warm_up(adapter)
+        assert fresh.built(adapter) and not fresh.built("no such adapter")
+        # the model built is the one a tie check then uses: no second build
+        model = fresh._model(adapter)
+        engine.warm_up(adapter)
+        assert fresh._model(adapter) is model
+    finally:
+        engine.ties = saved

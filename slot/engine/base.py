@@ -92,5 +92,9 @@ class Engine(abc.ABC):
         """Facts for GetServerInfo and logs."""
         return {"engine": self.name, "adapters": self.adapters()}
 
+    def warm_up(self, adapter: str | None) -> None:
+        """Build now what the first requests for ``adapter`` would otherwise build on their way, so that no
+        request pays for it (called before a server reports SERVING; nothing to build by default)."""
+
     def close(self) -> None:
         """Stop the engine's worker threads or processes (idempotent); generate() fails afterwards."""

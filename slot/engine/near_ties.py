@@ -11,7 +11,7 @@ pass per doubtful position (over the tokens since the sequence's last check, on 
 cache; the first check of a sequence also covers the prompt, whose prefix comes from the prefix cache).
 
 The float32 model of an adapter (the adapter merged into float32 weights, as OT loads it) is built on first
-need (~2 s, ~540 MB) and kept.
+need (~2 s, ~540 MB), or before the server reports SERVING for its default adapter (``prepare``), and kept.
 """
 
 from __future__ import annotations
@@ -97,6 +97,14 @@ class NearTies:
                 model(input_ids=torch.tensor([prefix]), past_key_values=cache, use_cache=True, logits_to_keep=1)
                 self.prefix_cache.put(key, cache)
         return cache
+
+    def prepare(self, adapter: str | None) -> None:
+        """Build the float32 model of ``adapter`` now (``Engine.warm_up``), unless built already."""
+        self._model(adapter)
+
+    def built(self, adapter: str | None) -> bool:
+        """Whether the float32 model of ``adapter`` exists."""
+        return adapter in self._models
 
     def _model(self, adapter: str | None) -> Any:
         """The float32 model of ``adapter`` (None: the base model), built on first use."""

@@ -1,7 +1,8 @@
 """SlotServer: the grpc.aio server with health, reflection, metrics, auth, TLS and graceful shutdown.
 
 Start-up order: listen at once with health NOT_SERVING (so probes answer during the model load), load
-the model in a thread, warm it up on a sample, then report SERVING. On SIGTERM: NOT_SERVING, refuse new
+the model in a thread, warm it up on a sample (and build what the engine would build at a first request:
+``Engine.warm_up``), then report SERVING. On SIGTERM: NOT_SERVING, refuse new
 calls with UNAVAILABLE, let in-flight calls finish within the grace period, then cancel the generations
 still running and exit without waiting for worker threads that do not stop promptly.
 """
@@ -139,6 +140,7 @@ class SlotServer:
             structurer = self._preloaded or await loop.run_in_executor(
                 None, lambda: Structurer.from_settings(self.settings, progress=False))
             await loop.run_in_executor(None, lambda: structurer.structure(WARMUP_TEXT, WARMUP_SCHEMA, max_tokens=32))
+            await loop.run_in_executor(None, lambda: structurer.engine.warm_up(structurer.default_adapter))
         except Exception:  # noqa: BLE001 - stay up and NOT_SERVING so the orchestrator sees it and restarts
             log.exception("model load failed; health stays NOT_SERVING")
             return
