@@ -181,9 +181,9 @@ class OutlinesRunner:
         self.outlines = outlines
         self.hf_model, self.tokenizer = load(model_dir, dtype="float32")
         if adapter_dir is not None:  # the adapter merged into the float32 weights (what a user would load)
-            from peft import PeftModel
+            from slot.models import merged
 
-            self.hf_model = PeftModel.from_pretrained(self.hf_model, str(adapter_dir)).merge_and_unload().eval()
+            self.hf_model = merged(self.hf_model, adapter_dir).eval()
         self.model = outlines.from_transformers(self.hf_model, self.tokenizer)
         # The prompt handed over is already rendered with the chat template (slot.prompt.render(...).full);
         # outlines would wrap a plain string in the template a second time.

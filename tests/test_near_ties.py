@@ -100,16 +100,22 @@ def test_warm_up_builds_the_float32_model_before_any_tie(structurer):
     from slot.models import load
 
     engine, adapter = structurer.engine, structurer.default_adapter
+    loads: list[Path] = []
+
+    def counted(path: Path) -> Any:
+        loads.append(path)
+        return load(path, dtype="float32")[0]
+
     fresh = NearTies(engine.ties.margin, engine.model_dir, engine.ties.adapters, PrefixCache(0), engine.vocab_size,
-                     lambda path: load(path, dtype="float32")[0])
+                     counted)
     saved, engine.ties = engine.ties, fresh
     try:
-        assert not fresh.built(adapter)
+        assert loads == []
         engine.warm_up(adapter)
-        assert fresh.built(adapter) and not fresh.built("no such adapter")
+        assert loads == [engine.model_dir]
         # the model built is the one a tie check then uses: no second build
-        model = fresh._model(adapter)
+        model = fresh.model(adapter)
         engine.warm_up(adapter)
-        assert fresh._model(adapter) is model
+        assert fresh.model(adapter) is model and len(loads) == 1
     finally:
         engine.ties = saved

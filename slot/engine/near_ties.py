@@ -11,7 +11,8 @@ pass per doubtful position (over the tokens since the sequence's last check, on 
 cache; the first check of a sequence also covers the prompt, whose prefix comes from the prefix cache).
 
 The float32 model of an adapter (the adapter merged into float32 weights, as OT loads it) is built on first
-need (~2 s, ~540 MB), or before the server reports SERVING for its default adapter (``prepare``), and kept.
+need (~2 s, ~540 MB), or before the server reports SERVING for its default adapter (``Engine.warm_up``
+calls ``model``), and kept.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class NearTies:
         total = len(prefix) + len(rest)
         if state.logits is not None and state.fed == total:
             return state.logits
-        model = self._model(adapter)
+        model = self.model(adapter)
         with torch.inference_mode():
             if state.cache is None:
                 state.cache, state.fed = self._prefix_cache(model, adapter, prefix), len(prefix)
@@ -98,16 +99,8 @@ class NearTies:
                 self.prefix_cache.put(key, cache)
         return cache
 
-    def prepare(self, adapter: str | None) -> None:
-        """Build the float32 model of ``adapter`` now (``Engine.warm_up``), unless built already."""
-        self._model(adapter)
-
-    def built(self, adapter: str | None) -> bool:
-        """Whether the float32 model of ``adapter`` exists."""
-        return adapter in self._models
-
-    def _model(self, adapter: str | None) -> Any:
-        """The float32 model of ``adapter`` (None: the base model), built on first use."""
+    def model(self, adapter: str | None) -> Any:
+        """The float32 model of ``adapter`` (None: the base model), built on first use (or by ``Engine.warm_up``)."""
         if adapter not in self._models:
             started = time.perf_counter()
             model = self._load(self.model_dir)

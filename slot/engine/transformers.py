@@ -122,7 +122,7 @@ class TransformersEngine(Engine):
     def warm_up(self, adapter: str | None) -> None:
         """The float32 model that decides near-ties (~2 s, ~540 MB), built now rather than at the first tie."""
         if self.ties is not None:
-            self.ties.prepare(adapter)
+            self.ties.model(adapter)
 
     def close(self) -> None:
         """Stop the decoding thread after its current pass (also done at interpreter exit)."""
