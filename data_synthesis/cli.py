@@ -1,4 +1,4 @@
-"""Command line: generate / merge / convert-e2e.
+"""Command line: generate / merge / convert-e2e / counterfactual.
 
 Configuration mistakes print one line (`error: ...`) to stderr and exit with code 2, never a traceback.
 """
@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True)
     c.add_argument("--drop-ungrounded", action="store_true", help="drop examples whose gold is not in the text")
     c.add_argument("--grounder", default="auto")
+    f = sub.add_parser("counterfactual", help="value-swapped copies of (text, gold) rows (training or evaluation)")
+    f.add_argument("--input", required=True, help="JSONL rows {id, input_text, json_schema, gold}")
+    f.add_argument("--out", required=True, help="output JSONL; each row records its swaps in meta.swapped")
+    f.add_argument("--pool", choices=("train", "eval"), required=True,
+                   help="vocabulary of new values: 'train' for augmentation, 'eval' (disjoint) for measurement")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--copies", type=int, default=1, help="swapped copies per row (each with other values)")
+    f.add_argument("--limit", type=int, default=0, help="use only the first N input rows (0: all)")
     return p
 
 
@@ -104,6 +112,14 @@ def _run(args: argparse.Namespace) -> int:
 
         card = merge(args.out, args.inputs)
         print(f"merged {len(args.inputs)} folders: {card['examples']} (dropped {card['dropped']})", file=sys.stderr)
+        return 0
+    if args.command == "counterfactual":
+        from data_synthesis.counterfactual import write_counterfactuals
+
+        made, unswappable = write_counterfactuals(args.input, args.out, pool=args.pool, seed=args.seed,
+                                                  copies=args.copies, limit=args.limit)
+        print(f"wrote {made} counterfactual rows to {args.out} ({unswappable} rows state no swappable value)",
+              file=sys.stderr)
         return 0
     from data_synthesis.merge import convert_e2e
 

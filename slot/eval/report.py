@@ -15,7 +15,7 @@ from typing import Any
 
 from slot.eval.metrics import RowScore
 
-__all__ = ["ALL", "GroupSummary", "EvalReport", "summarise", "markdown_table", "write_report"]
+__all__ = ["ALL", "GroupSummary", "EvalReport", "summarise", "markdown_table", "follow_table", "write_report"]
 
 ALL = "all"
 _METRICS = [("schema_accuracy", "schema acc."), ("content_similarity", "content sim."),
@@ -49,6 +49,8 @@ class EvalReport:
     summary: list[GroupSummary]
     field_exact_match: dict[str, dict[str, float]]
     scores: dict[str, list[RowScore]] = field(repr=False)
+    follow: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """System -> :func:`slot.eval.follow.follow_rate` on rows that record value swaps (else empty)."""
 
     def get(self, system: str, source: str = ALL) -> GroupSummary:
         """The summary of one system on one source."""
@@ -61,7 +63,7 @@ class EvalReport:
         """JSON-able report without the per-row scores (those go to rows.jsonl)."""
         return {"systems": self.systems, "sources": self.sources,
                 "summary": [asdict(s) for s in self.summary],
-                "field_exact_match": self.field_exact_match}
+                "field_exact_match": self.field_exact_match} | ({"follow_rate": self.follow} if self.follow else {})
 
 
 def _mean(xs: list[float]) -> float:
@@ -125,7 +127,23 @@ def markdown_table(report: EvalReport) -> str:
                 continue
             cells = " | ".join(_fmt(getattr(g, key)) for key, _ in _METRICS)
             lines.append(f"| {source} | {system} | {g.rows} | {cells} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + (follow_table(report) if report.follow else "")
+
+
+def follow_table(report: EvalReport) -> str:
+    """Follow rate of swapped values per system: overall, per value kind, and per key when there are few keys."""
+    out = ["", "Follow rate of swapped values (percent of swapped values reproduced; n swapped):", ""]
+    for group, label in (("by_kind", "kind"), ("by_key", "key")):
+        names = sorted({k for f in report.follow.values() for k in f[group]})
+        if group == "by_key" and len(names) > 10:
+            continue
+        out += [f"| system | all | " + " | ".join(f"{label} {n}" for n in names) + " |",
+                "|---|---:|" + "---:|" * len(names)]
+        for system, f in report.follow.items():
+            cells = [f"{100 * f[group][n]['rate']:.1f} ({f[group][n]['n']})" if n in f[group] else "n/a" for n in names]
+            out.append(f"| {system} | **{100 * f['rate']:.1f}** ({f['n']}) | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def _plot(report: EvalReport, path: Path) -> None:

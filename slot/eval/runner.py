@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from slot.eval.follow import follow_rate, has_swaps
 from slot.eval.metrics import EmbeddingSimilarity, PairSimilarity, RowScore, score_row, value_text
 from slot.eval.report import EvalReport, summarise
 from slot.leaves import iter_leaves
@@ -98,7 +99,8 @@ def _leaf_strings(raw: str) -> Iterable[str]:
 def evaluate(rows: list[dict[str, Any]], predictions: Mapping[str, Mapping[str, str]], *,
              similarity: PairSimilarity | None = None, ground_values: bool = True,
              progress: bool = False) -> EvalReport:
-    """Score each named system's predictions on the same ``rows``, per data source.
+    """Score each named system's predictions on the same ``rows``, per data source; on counterfactual rows
+    (``meta.swapped``) also the follow rate of the swapped values.
 
     ``similarity`` defaults to the paper's sim with all-MiniLM-L6-v2 (loaded offline). A row a
     system has no prediction for scores as an unparseable output and is counted as missing.
@@ -127,4 +129,7 @@ def evaluate(rows: list[dict[str, Any]], predictions: Mapping[str, Mapping[str, 
             score_row(row, preds.get(str(row["id"]), ""), similarity, source=source_of(row), grounder=grounder)
             for row in tqdm(rows, desc=f"score {system}", unit="row", disable=not progress)
         ]
-    return summarise(scores, missing)
+    report = summarise(scores, missing)
+    if has_swaps(rows):
+        report.follow = {system: follow_rate(rows, preds) for system, preds in predictions.items()}
+    return report

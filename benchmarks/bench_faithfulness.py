@@ -1,0 +1,154 @@
+"""Faithfulness of an adapter (issue 25): does the model copy what the text says, or what it was trained on?
+
+One run, the same rows for every system (base model and adapter, both constrained):
+
+- ``e2e_val``: the E2E validation split (whole meaning representations never trained on; but the same file
+  as the training rows, so the same narrow values: eatType always "coffee shop", food English/Chinese);
+- ``e2e_val_swapped``: the same rows with every value the text states swapped, in text and gold, for a
+  value of the *eval* pool of ``data_synthesis.counterfactual`` (never used in training: other venue kinds,
+  cuisines, areas, invented names and landmarks; E2E ratings and price ranges swapped among themselves);
+- ``syn_heldout``: seed 7's synthetic validation + test splits (schemas never trained on, same generator);
+- ``syn_heldout_swapped``: those rows value-swapped from the eval pool (invented names, words, numbers).
+
+It prints the paper's metrics per split and system, the follow rate (share of swapped values the output
+reproduces) per key, and latency p50 per split, and writes them with date, commit and machine to ``--out``.
+
+    .venv/bin/python benchmarks/bench_faithfulness.py --adapter default --limit 100 \
+        --out benchmarks/results/faithfulness_<date>_<adapter>.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from data_synthesis.counterfactual import Swapper, swap_row  # noqa: E402
+from slot.eval.report import markdown_table  # noqa: E402
+from slot.eval.runner import evaluate  # noqa: E402
+from slot.train.split import split_by_group  # noqa: E402
+
+SYSTEMS = {"base+constrained": "base", "adapter+constrained": None}
+"""System name -> adapter option of Structurer.structure (None: the loaded adapter)."""
+
+
+def _spread(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """At most ``limit`` rows spread evenly over the list (E2E rows come grouped by meaning representation)."""
+    if not limit or len(rows) <= limit:
+        return rows
+    step = len(rows) / limit
+    return [rows[int(i * step)] for i in range(limit)]
+
+
+def build_splits(e2e_file: Path, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """The four splits, each row tagged with its split as ``meta.source``."""
+    from data_synthesis.pipeline import GenConfig, generate
+
+    e2e = [json.loads(line) for line in e2e_file.open(encoding="utf-8") if line.strip()]
+    _, e2e_val = split_by_group(e2e, "mr", 300, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(GenConfig(n=1500, seed=7, workers=1, progress=False), tmp)
+        syn = [json.loads(line) for name in ("validation", "test")
+               for line in (Path(tmp) / f"{name}.jsonl").open(encoding="utf-8") if line.strip()]
+    splits: dict[str, list[dict[str, Any]]] = {}
+    for name, rows, seed in (("e2e_val", e2e_val, 1), ("syn_heldout", syn, 2)):
+        picked = _spread(rows, limit)
+        swapper = Swapper("eval", seed)
+        swapped = [made for row in picked if (made := swap_row(row, swapper)) is not None]
+        splits[name] = picked
+        splits[f"{name}_swapped"] = swapped
+    for name, rows in splits.items():
+        for row in rows:
+            row["meta"] = {**(row.get("meta") or {}), "source": name}
+    return splits
+
+
+def machine() -> dict[str, Any]:
+    """Date, commit and machine facts recorded with the numbers."""
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit.stdout.strip(),
+            "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--adapter", default="default", help="'default' or an adapter directory")
+    parser.add_argument("--e2e-file", type=Path, default=ROOT.parent / "shared/data/e2e/e2e_dev_slot.jsonl")
+    parser.add_argument("--limit", type=int, default=100, help="rows per split (spread evenly; 0: all)")
+    parser.add_argument("--splits", default="", help="comma-separated subset of the four splits")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="base+constrained and/or adapter+constrained")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--out", type=Path, help="results JSON (a .md table is written beside it)")
+    args = parser.parse_args(argv)
+
+    from slot.config import Settings
+    from slot.structurer import Structurer
+
+    splits = build_splits(args.e2e_file, args.limit)
+    if args.splits:
+        wanted = [s.strip() for s in args.splits.split(",") if s.strip()]
+        unknown = set(wanted) - splits.keys()
+        if unknown:
+            parser.error(f"unknown splits {sorted(unknown)}; choose from {', '.join(splits)}")
+        splits = {name: splits[name] for name in wanted}
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if set(systems) - SYSTEMS.keys():
+        parser.error(f"systems must be from {', '.join(SYSTEMS)}")
+    structurer = Structurer.from_settings(Settings.from_env(adapter=args.adapter, threads=args.threads,
+                                                             max_tokens=args.max_tokens), progress=False)
+    results: dict[str, Any] = {"machine": machine(), "adapter": args.adapter, "limit": args.limit, "splits": {}}
+    tables: list[str] = []
+    for split, rows in splits.items():
+        outputs: dict[str, dict[str, str]] = {s: {} for s in systems}
+        latency: dict[str, list[float]] = {s: [] for s in systems}
+        for system in systems:
+            for n, row in enumerate(rows, 1):
+                started = time.perf_counter()
+                try:
+                    result = structurer.structure(row["input_text"], row["json_schema"], adapter=SYSTEMS[system])
+                    outputs[system][str(row["id"])] = result.output
+                except Exception as exc:  # noqa: BLE001 - one failing row scores as empty output
+                    outputs[system][str(row["id"])] = ""
+                    print(f"{split} {system} {row['id']}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                latency[system].append(1000 * (time.perf_counter() - started))
+                print(f"\r{split} {system} {n}/{len(rows)}", end="", file=sys.stderr, flush=True)
+            print(file=sys.stderr)
+        report = evaluate(rows, outputs)
+        table = f"\n### {split} ({len(rows)} rows)\n\n" + markdown_table(report) + "\nlatency p50: " + ", ".join(
+            f"{s} {statistics.median(latency[s]):.0f} ms" for s in systems) + "\n"
+        print(table, flush=True)
+        tables.append(table)
+        results["splits"][split] = report.to_dict() | {
+            "rows": len(rows), "latency_p50_ms": {s: statistics.median(latency[s]) for s in systems},
+            "outputs": outputs}
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        head = (f"# Faithfulness benchmark\n\n{results['machine']['date']}, commit {results['machine']['commit']}, "
+                f"{results['machine']['cpu']} ({results['machine']['cores']} cores), adapter `{args.adapter}`, "
+                f"{args.threads} threads, metrics in percent.\n")
+        args.out.with_suffix(".md").write_text(head + "".join(tables), encoding="utf-8")
+        print(f"wrote {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Build stage D's training mix: counterfactual (value-swapped) E2E and synthetic rows plus original replay.
+
+Stage D teaches copying: in the E2E file eatType is always "coffee shop" and food only English or Chinese,
+so the model learnt those values. Swapped rows (train pool of ``data_synthesis.counterfactual``; the eval
+pool, used to measure, shares no value with it) make the text the only source of every value; original
+rows keep the normalised values (ratings, price ranges, familyFriendly) and the answer format.
+Synthetic rows are kept short (text + schema under ``--max-chars``) so the CPU run stays affordable.
+
+    python slot/adapters/default/recipe/make_cf_mix.py --e2e e2e_dev_slot.train.jsonl \
+        --synthetic syn41/train.jsonl --out stageD_train.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from data_synthesis.counterfactual import Swapper, swap_row
+
+KEYS = ("id", "input_text", "json_schema", "gold")
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def short(row: dict[str, Any], max_chars: int) -> bool:
+    return len(row["input_text"]) + len(json.dumps(row["json_schema"])) < max_chars
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--e2e", type=Path, required=True, help="the E2E train split")
+    parser.add_argument("--synthetic", type=Path, required=True, help="a synthetic train split")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--e2e-swapped", type=int, default=1000)
+    parser.add_argument("--e2e-original", type=int, default=250)
+    parser.add_argument("--synthetic-swapped", type=int, default=300)
+    parser.add_argument("--synthetic-original", type=int, default=300)
+    parser.add_argument("--max-chars", type=int, default=1400)
+    parser.add_argument("--seed", type=int, default=51)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    swapper = Swapper("train", args.seed)
+    e2e = read(args.e2e)
+    rng.shuffle(e2e)
+    synthetic = [row for row in read(args.synthetic) if short(row, args.max_chars)]
+    rng.shuffle(synthetic)
+
+    def swapped(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+        out = []
+        for row in rows:
+            made = swap_row(row, swapper)
+            if made is not None:
+                out.append(made)
+            if len(out) == n:
+                break
+        return out
+
+    e2e_cf = swapped(e2e, args.e2e_swapped)
+    e2e_orig = e2e[args.e2e_swapped:args.e2e_swapped + args.e2e_original]
+    syn_cf = swapped(synthetic, args.synthetic_swapped)
+    syn_orig = synthetic[args.synthetic_swapped:args.synthetic_swapped + args.synthetic_original]
+    mix = [{key: row[key] for key in KEYS} for row in e2e_cf + e2e_orig + syn_cf + syn_orig]
+    rng.shuffle(mix)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        for row in mix:
+            handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{len(mix)} rows: E2E {len(e2e_cf)} swapped + {len(e2e_orig)} original, "
+          f"synthetic {len(syn_cf)} swapped + {len(syn_orig)} original")
+
+
+if __name__ == "__main__":
+    main()
