@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +18,7 @@ from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import encode, render
+from slot.extractive import span_schema, word_spans
 from slot.schema import Limits, Schema, load_schema
 from slot.validate import validate_output
 
@@ -27,7 +28,9 @@ BASE = "base"
 DEFAULT = "default"
 """Adapter name of the shipped SLOT adapter (or whatever ``--adapter`` loads as the default)."""
 
-GROUNDING_POLICIES = ("keep", "null", "fail")
+GROUNDING_POLICIES = ("keep", "null", "fail", "extract")
+"""keep, null or fail ungrounded values (slot.grounding.policy), or ``extract``: decode once more with the
+ungrounded free-text leaves constrained to word spans of the text (slot.extractive), then keep."""
 
 
 @dataclass
@@ -195,27 +198,37 @@ class Structurer:
         prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, checked.canonical, text))
         self.check_prompt(len(prompt.prefix) + len(prompt.suffix), max_tokens)
         timings = Timings(queue_ms=queue_ms)
-        grammar, hit = None, False
         backend = grammar_backend or self.settings.grammar_backend
-        if constrained:
-            grammar, hit = self.compile(checked, backend)
-            timings.compile_ms = 0.0 if hit else grammar.compile_ms
-        generation = self.engine.generate(GenerationRequest(
-            prompt=prompt, grammar=grammar, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
+        request = GenerationRequest(
+            prompt=prompt, grammar=None, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
-            is_cancelled=is_cancelled, json_schema=self.grammar_document(checked) if constrained else None))
-        timings.prefill_ms = generation.prefill_ms
-        timings.generate_ms = generation.prefill_ms + generation.decode_ms
+            is_cancelled=is_cancelled)
+        generation, hit = self._generate(request, checked if constrained else None, backend, timings)
         checked_output = validate_output(generation.text, checked)
+        value = checked_output.value
+        grounding = None
+        extracted: list[str] = []
+        if checked_output.parsed:
+            grounding_started = time.perf_counter()
+            report = _ground(value, text, checked.document)
+            if grounding_policy == "extract" and constrained and report.ungrounded_paths:
+                spans_document, extracted = span_schema(checked.document, report.ungrounded_paths, word_spans(text))
+                if extracted:  # second pass: the same prompt, the flagged leaves constrained to the text's spans
+                    first_usage = generation.usage
+                    generation, _ = self._generate(replace(request, on_delta=None),
+                                                   self.load_internal_schema(spans_document), backend, timings)
+                    generation.usage = first_usage.plus(generation.usage)
+                    checked_output = validate_output(generation.text, checked)
+                    value = checked_output.value
+                    report = _ground(value, text, checked.document) if checked_output.parsed else None
+            if report is not None:
+                value = _apply(value, report, checked.document, "keep" if grounding_policy == "extract"
+                               else grounding_policy)
+                grounding = report.to_dict() | {"extracted_paths": extracted}
+            timings.grounding_ms = (time.perf_counter() - grounding_started) * 1000
         errors = list(checked_output.errors)
         if generation.error:
             errors.insert(0, generation.error)
-        value = checked_output.value
-        grounding = None
-        if checked_output.parsed:
-            grounding_started = time.perf_counter()
-            value, grounding = _ground(value, text, checked.document, grounding_policy)
-            timings.grounding_ms = (time.perf_counter() - grounding_started) * 1000
         timings.total_ms = (time.perf_counter() - started) * 1000 + queue_ms
         return StructureResult(
             output=generation.text, json=value, valid=checked_output.valid and generation.finish_reason == "stop",
@@ -223,20 +236,43 @@ class Structurer:
             schema_hash=checked.hash, adapter=engine_adapter or BASE, grammar_backend=backend if constrained else "",
             grammar_cache_hit=hit, grounding=grounding)
 
+    def load_internal_schema(self, document: Any) -> Schema:
+        """A schema SLOT derived itself (extractive spans): checked, but not under the callers' limits."""
+        return load_schema(document, Limits(max_bytes=1 << 22, max_depth=self.limits.max_depth,
+                                            max_enum_values=1 << 16, max_nodes=1 << 16))
 
-def _ground(value: Any, text: str, schema: Any, policy: str) -> tuple[Any, dict[str, Any] | None]:
-    """Per-field evidence for the parsed output, and the policy applied (slot.grounding)."""
-    from slot.errors import UngroundedError
-    from slot.grounding import UngroundedValuesError, apply_policy, ground
+    def _generate(self, request: GenerationRequest, schema: Schema | None, backend: str,
+                  timings: Timings) -> tuple[Any, bool]:
+        """One decoding pass, constrained by ``schema``'s grammar when given; adds its times to ``timings``."""
+        grammar, hit = None, False
+        if schema is not None:
+            grammar, hit = self.compile(schema, backend)
+            timings.compile_ms += 0.0 if hit else grammar.compile_ms
+        generation = self.engine.generate(replace(
+            request, grammar=grammar, json_schema=self.grammar_document(schema) if schema is not None else None))
+        timings.prefill_ms += generation.prefill_ms
+        timings.generate_ms += generation.prefill_ms + generation.decode_ms
+        return generation, hit
+
+
+def _ground(value: Any, text: str, schema: Any) -> Any:
+    """Per-field evidence for the parsed output (slot.grounding)."""
+    from slot.grounding import ground
     from slot.patterns import time_budget
 
     with time_budget():  # patternProperties matched against output keys: one bound for the whole pass
-        report = ground(value, text, schema if isinstance(schema, dict) else None)
-        try:
-            value = apply_policy(value, report, schema, policy)
-        except UngroundedValuesError as exc:
-            raise UngroundedError(str(exc), exc.paths) from None
-    return value, report.to_dict()
+        return ground(value, text, schema if isinstance(schema, dict) else None)
+
+
+def _apply(value: Any, report: Any, schema: Any, policy: str) -> Any:
+    """The grounding policy applied to the parsed output (``fail`` raises UngroundedError)."""
+    from slot.errors import UngroundedError
+    from slot.grounding import UngroundedValuesError, apply_policy
+
+    try:
+        return apply_policy(value, report, schema, policy)
+    except UngroundedValuesError as exc:
+        raise UngroundedError(str(exc), exc.paths) from None
 
 
 def context_length(engine: Engine) -> int | None:

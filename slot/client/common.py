@@ -12,7 +12,7 @@ from slot.v1 import slot_pb2
 BACKENDS = {"llguidance": slot_pb2.GRAMMAR_BACKEND_LLGUIDANCE, "xgrammar": slot_pb2.GRAMMAR_BACKEND_XGRAMMAR,
             "outlines_core": slot_pb2.GRAMMAR_BACKEND_OUTLINES_CORE}
 POLICIES = {"keep": slot_pb2.GROUNDING_POLICY_KEEP, "null": slot_pb2.GROUNDING_POLICY_NULL,
-            "fail": slot_pb2.GROUNDING_POLICY_FAIL}
+            "fail": slot_pb2.GROUNDING_POLICY_FAIL, "extract": slot_pb2.GROUNDING_POLICY_EXTRACT}
 FINISH = {slot_pb2.FINISH_REASON_STOP: "stop", slot_pb2.FINISH_REASON_LENGTH: "length",
           slot_pb2.FINISH_REASON_CANCELLED: "cancelled", slot_pb2.FINISH_REASON_ERROR: "error"}
 STATUS = {slot_pb2.GROUNDING_STATUS_GROUNDED: "grounded", slot_pb2.GROUNDING_STATUS_INFERRED: "inferred",
@@ -46,6 +46,8 @@ class StructureResult:
     timings: dict[str, float] = field(default_factory=dict)
     grounding: list[dict[str, Any]] = field(default_factory=list)
     grounding_score: float = 1.0
+    extracted_paths: list[str] = field(default_factory=list)
+    """Values decoded again constrained to spans of the text (grounding policy ``extract``)."""
     request_id: str = ""
     adapter: str = ""
     schema_hash: str = ""
@@ -89,7 +91,7 @@ def to_result(response: Any) -> StructureResult:
         timings={f.name: getattr(response.timings, f.name) for f in response.timings.DESCRIPTOR.fields},
         grounding=[{"path": f.path, "status": STATUS.get(f.status, "unspecified"),
                     "spans": [(s.start, s.end) for s in f.spans]} for f in g.fields],
-        grounding_score=g.score if response.HasField("grounding") else 1.0,
+        grounding_score=g.score if response.HasField("grounding") else 1.0, extracted_paths=list(g.extracted_paths),
         request_id=response.request_id, adapter=response.adapter, schema_hash=response.schema_hash)
 
 

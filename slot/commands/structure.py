@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode without the grammar (evaluation baseline)")
     parser.add_argument("--use-adapter", dest="use_adapter", default=None,
                         help="adapter for these requests: 'default', 'base' or a name from --adapters")
-    parser.add_argument("--grounding-policy", default="keep", choices=["keep", "null", "fail"],
+    parser.add_argument("--grounding-policy", default="keep", choices=["keep", "null", "fail", "extract"],
                         help="what to do with values not found in the text")
     parser.add_argument("--full", action="store_true", help="single-text mode: print the whole result record")
     Settings.add_arguments(parser, MODEL_FIELDS)

@@ -59,6 +59,10 @@ class Usage:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def plus(self, other: "Usage") -> "Usage":
+        """Both generations' counts added (a request decoded twice, e.g. the extractive second pass)."""
+        return Usage(**{name: value + getattr(other, name) for name, value in asdict(self).items()})
+
 
 @dataclass
 class Generation:

@@ -28,6 +28,7 @@ class GroundingPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GROUNDING_POLICY_KEEP: _ClassVar[GroundingPolicy]
     GROUNDING_POLICY_NULL: _ClassVar[GroundingPolicy]
     GROUNDING_POLICY_FAIL: _ClassVar[GroundingPolicy]
+    GROUNDING_POLICY_EXTRACT: _ClassVar[GroundingPolicy]
 
 class GroundingStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +49,7 @@ GROUNDING_POLICY_UNSPECIFIED: GroundingPolicy
 GROUNDING_POLICY_KEEP: GroundingPolicy
 GROUNDING_POLICY_NULL: GroundingPolicy
 GROUNDING_POLICY_FAIL: GroundingPolicy
+GROUNDING_POLICY_EXTRACT: GroundingPolicy
 GROUNDING_STATUS_UNSPECIFIED: GroundingStatus
 GROUNDING_STATUS_GROUNDED: GroundingStatus
 GROUNDING_STATUS_INFERRED: GroundingStatus
@@ -134,14 +136,16 @@ class FieldGrounding(_message.Message):
     def __init__(self, path: _Optional[str] = ..., status: _Optional[_Union[GroundingStatus, str]] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ...) -> None: ...
 
 class Grounding(_message.Message):
-    __slots__ = ("fields", "score", "ungrounded_paths")
+    __slots__ = ("fields", "score", "ungrounded_paths", "extracted_paths")
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     UNGROUNDED_PATHS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTED_PATHS_FIELD_NUMBER: _ClassVar[int]
     fields: _containers.RepeatedCompositeFieldContainer[FieldGrounding]
     score: float
     ungrounded_paths: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, fields: _Optional[_Iterable[_Union[FieldGrounding, _Mapping]]] = ..., score: _Optional[float] = ..., ungrounded_paths: _Optional[_Iterable[str]] = ...) -> None: ...
+    extracted_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, fields: _Optional[_Iterable[_Union[FieldGrounding, _Mapping]]] = ..., score: _Optional[float] = ..., ungrounded_paths: _Optional[_Iterable[str]] = ..., extracted_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
     __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output")
