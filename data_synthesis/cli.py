@@ -1,4 +1,4 @@
-"""Command line: generate / merge / convert-e2e / counterfactual.
+"""Command line: generate / merge / convert-e2e / counterfactual / convert-snips.
 
 Configuration mistakes print one line (`error: ...`) to stderr and exit with code 2, never a traceback.
 """
@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--copies", type=int, default=1, help="swapped copies per row (each with other values)")
     f.add_argument("--limit", type=int, default=0, help="use only the first N input rows (0: all)")
+    n = sub.add_parser("convert-snips", help="recast the SNIPS NLU requests as request -> arguments rows")
+    n.add_argument("--input-dir", required=True, help="folder of train_<Intent>_full.json / validate_<Intent>.json")
+    n.add_argument("--out", required=True, help="output JSONL")
+    n.add_argument("--split", choices=("train", "validate", "both"), default="both")
+    n.add_argument("--per-intent", type=int, default=0, help="N rows per intent, drawn with --seed (0: all)")
+    n.add_argument("--seed", type=int, default=0)
     return p
 
 
@@ -120,6 +126,12 @@ def _run(args: argparse.Namespace) -> int:
                                                   copies=args.copies, limit=args.limit)
         print(f"wrote {made} counterfactual rows to {args.out} ({unswappable} rows state no swappable value)",
               file=sys.stderr)
+        return 0
+    if args.command == "convert-snips":
+        from data_synthesis.snips import write_snips
+
+        summary = write_snips(args.input_dir, args.out, split=args.split, per_intent=args.per_intent, seed=args.seed)
+        print(summary.line(args.out), file=sys.stderr)
         return 0
     from data_synthesis.merge import convert_e2e
 
