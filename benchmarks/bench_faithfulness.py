@@ -1,6 +1,7 @@
 """Faithfulness of an adapter (issue 25): does the model copy what the text says, or what it was trained on?
 
-One run, the same rows for every system (base model and adapter, both constrained):
+One run, the same rows for every system (constrained decoding): the base model, the shipped adapter, a
+candidate adapter (``--candidate DIR``), each adapter also with the ``extract`` grounding policy:
 
 - ``e2e_val``: the E2E validation split (whole meaning representations never trained on; but the same file
   as the training rows, so the same narrow values: eatType always "coffee shop", food English/Chinese);
@@ -8,13 +9,15 @@ One run, the same rows for every system (base model and adapter, both constraine
   value of the *eval* pool of ``data_synthesis.counterfactual`` (never used in training: other venue kinds,
   cuisines, areas, invented names and landmarks; E2E ratings and price ranges swapped among themselves);
 - ``syn_heldout``: seed 7's synthetic validation + test splits (schemas never trained on, same generator);
-- ``syn_heldout_swapped``: those rows value-swapped from the eval pool (invented names, words, numbers).
+- ``syn_heldout_swapped``: those rows value-swapped from the eval pool (invented names, words, numbers);
+- any ``--extra NAME=FILE.jsonl`` split, e.g. SNIPS requests recast as function arguments
+  (``python -m data_synthesis convert-snips``), a task no adapter was trained on.
 
 It prints the paper's metrics per split and system, the follow rate (share of swapped values the output
 reproduces) per key, and latency p50 per split, and writes them with date, commit and machine to ``--out``.
 
-    .venv/bin/python benchmarks/bench_faithfulness.py --adapter default --limit 100 \
-        --out benchmarks/results/faithfulness_<date>_<adapter>.json
+    .venv/bin/python benchmarks/bench_faithfulness.py --candidate /tmp/stageD --limit 100 \
+        --systems base,default,candidate,candidate+extract --out benchmarks/results/faithfulness_<date>.json
 """
 
 from __future__ import annotations
@@ -36,12 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data_synthesis.counterfactual import Swapper, swap_row  # noqa: E402
+from slot.eval.metrics import json_equal  # noqa: E402
 from slot.eval.report import markdown_table  # noqa: E402
+from slot.leaves import leaf_map  # noqa: E402
 from slot.eval.runner import evaluate  # noqa: E402
 from slot.train.split import split_by_group  # noqa: E402
 
-SYSTEMS = {"base+constrained": "base", "adapter+constrained": None}
-"""System name -> adapter option of Structurer.structure (None: the loaded adapter)."""
+SYSTEMS = {"base": ("base", "keep"), "default": ("default", "keep"), "default+extract": ("default", "extract"),
+           "candidate": ("candidate", "keep"), "candidate+extract": ("candidate", "extract")}
+"""System name -> (adapter, grounding policy) of Structurer.structure; all constrained. ``default`` is the
+shipped adapter, ``candidate`` the one given with --candidate (a retrained adapter under test)."""
 
 
 def _spread(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -52,7 +59,7 @@ def _spread(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     return [rows[int(i * step)] for i in range(limit)]
 
 
-def build_splits(e2e_file: Path, limit: int) -> dict[str, list[dict[str, Any]]]:
+def build_splits(e2e_file: Path, limit: int, synthetic_limit: int) -> dict[str, list[dict[str, Any]]]:
     """The four splits, each row tagged with its split as ``meta.source``."""
     from data_synthesis.pipeline import GenConfig, generate
 
@@ -63,8 +70,8 @@ def build_splits(e2e_file: Path, limit: int) -> dict[str, list[dict[str, Any]]]:
         syn = [json.loads(line) for name in ("validation", "test")
                for line in (Path(tmp) / f"{name}.jsonl").open(encoding="utf-8") if line.strip()]
     splits: dict[str, list[dict[str, Any]]] = {}
-    for name, rows, seed in (("e2e_val", e2e_val, 1), ("syn_heldout", syn, 2)):
-        picked = _spread(rows, limit)
+    for name, rows, seed, n in (("e2e_val", e2e_val, 1, limit), ("syn_heldout", syn, 2, synthetic_limit)):
+        picked = _spread(rows, n)
         swapper = Swapper("eval", seed)
         swapped = [made for row in picked if (made := swap_row(row, swapper)) is not None]
         splits[name] = picked
@@ -73,6 +80,17 @@ def build_splits(e2e_file: Path, limit: int) -> dict[str, list[dict[str, Any]]]:
         for row in rows:
             row["meta"] = {**(row.get("meta") or {}), "source": name}
     return splits
+
+
+def fully_right(row: dict[str, Any], output: str) -> bool:
+    """Every gold value right and nothing else stated (null leaves count as not stated)."""
+    try:
+        predicted = json.loads(output)
+    except (json.JSONDecodeError, TypeError, RecursionError):
+        return False
+    stated = {path: value for path, value in leaf_map(predicted).items() if value is not None}
+    gold = leaf_map(row["gold"])
+    return stated.keys() == gold.keys() and all(json_equal(stated[p], gold[p]) for p in gold)
 
 
 def machine() -> dict[str, Any]:
@@ -89,11 +107,15 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--adapter", default="default", help="'default' or an adapter directory")
+    parser.add_argument("--candidate", type=Path, help="adapter directory of the 'candidate' systems")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=FILE",
+                        help="another split from a JSONL file of rows (repeatable)")
     parser.add_argument("--e2e-file", type=Path, default=ROOT.parent / "shared/data/e2e/e2e_dev_slot.jsonl")
     parser.add_argument("--limit", type=int, default=100, help="rows per split (spread evenly; 0: all)")
+    parser.add_argument("--synthetic-limit", type=int, help="rows per synthetic split (default: --limit)")
     parser.add_argument("--splits", default="", help="comma-separated subset of the four splits")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help="base+constrained and/or adapter+constrained")
+    parser.add_argument("--systems", default="base,default,default+extract",
+                        help=f"comma-separated, from {', '.join(SYSTEMS)}")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--out", type=Path, help="results JSON (a .md table is written beside it)")
@@ -102,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     from slot.config import Settings
     from slot.structurer import Structurer
 
-    splits = build_splits(args.e2e_file, args.limit)
+    synthetic_limit = args.limit if args.synthetic_limit is None else args.synthetic_limit
+    splits = build_splits(args.e2e_file, args.limit, synthetic_limit)
+    for item in args.extra:
+        name, _, path = item.partition("=")
+        rows = [json.loads(line) for line in Path(path).open(encoding="utf-8") if line.strip()]
+        splits[name] = [dict(row, meta={**(row.get("meta") or {}), "source": name}) for row in _spread(rows, args.limit)]
     if args.splits:
         wanted = [s.strip() for s in args.splits.split(",") if s.strip()]
         unknown = set(wanted) - splits.keys()
@@ -112,9 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     if set(systems) - SYSTEMS.keys():
         parser.error(f"systems must be from {', '.join(SYSTEMS)}")
-    structurer = Structurer.from_settings(Settings.from_env(adapter=args.adapter, threads=args.threads,
-                                                             max_tokens=args.max_tokens), progress=False)
-    results: dict[str, Any] = {"machine": machine(), "adapter": args.adapter, "limit": args.limit, "splits": {}}
+    if any(SYSTEMS[s][0] == "candidate" for s in systems) and not args.candidate:
+        parser.error("the candidate systems need --candidate DIR")
+    extra_adapters = f"candidate={args.candidate}" if args.candidate else ""
+    structurer = Structurer.from_settings(Settings.from_env(threads=args.threads, max_tokens=args.max_tokens,
+                                                             adapters=extra_adapters), progress=False)
+    results: dict[str, Any] = {"machine": machine(), "candidate": str(args.candidate or ""), "limit": args.limit,
+                               "systems": {s: SYSTEMS[s] for s in systems}, "splits": {}}
     tables: list[str] = []
     for split, rows in splits.items():
         outputs: dict[str, dict[str, str]] = {s: {} for s in systems}
@@ -123,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             for n, row in enumerate(rows, 1):
                 started = time.perf_counter()
                 try:
-                    result = structurer.structure(row["input_text"], row["json_schema"], adapter=SYSTEMS[system])
+                    adapter, policy = SYSTEMS[system]
+                    result = structurer.structure(row["input_text"], row["json_schema"], adapter=adapter,
+                                                  grounding_policy=policy)
                     outputs[system][str(row["id"])] = result.output
                 except Exception as exc:  # noqa: BLE001 - one failing row scores as empty output
                     outputs[system][str(row["id"])] = ""
@@ -132,18 +165,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\r{split} {system} {n}/{len(rows)}", end="", file=sys.stderr, flush=True)
             print(file=sys.stderr)
         report = evaluate(rows, outputs)
-        table = f"\n### {split} ({len(rows)} rows)\n\n" + markdown_table(report) + "\nlatency p50: " + ", ".join(
-            f"{s} {statistics.median(latency[s]):.0f} ms" for s in systems) + "\n"
+        right = {s: sum(fully_right(row, outputs[s][str(row["id"])]) for row in rows) / len(rows) for s in systems}
+        table = (f"\n### {split} ({len(rows)} rows)\n\n" + markdown_table(report) + "\nrows fully right: "
+                 + ", ".join(f"{s} {100 * right[s]:.1f}%" for s in systems) + "\nlatency p50: "
+                 + ", ".join(f"{s} {statistics.median(latency[s]):.0f} ms" for s in systems) + "\n")
         print(table, flush=True)
         tables.append(table)
         results["splits"][split] = report.to_dict() | {
-            "rows": len(rows), "latency_p50_ms": {s: statistics.median(latency[s]) for s in systems},
+            "rows": len(rows), "fully_right": right,
+            "latency_p50_ms": {s: statistics.median(latency[s]) for s in systems},
             "outputs": outputs}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         head = (f"# Faithfulness benchmark\n\n{results['machine']['date']}, commit {results['machine']['commit']}, "
-                f"{results['machine']['cpu']} ({results['machine']['cores']} cores), adapter `{args.adapter}`, "
+                f"{results['machine']['cpu']} ({results['machine']['cores']} cores), candidate `{args.candidate}`, "
                 f"{args.threads} threads, metrics in percent.\n")
         args.out.with_suffix(".md").write_text(head + "".join(tables), encoding="utf-8")
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)

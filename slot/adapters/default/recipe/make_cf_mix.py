@@ -1,4 +1,4 @@
-"""Build stage D's training mix: counterfactual (value-swapped) E2E and synthetic rows plus original replay.
+"""Build stage D's (and E's) training mix: counterfactual (value-swapped) E2E and synthetic rows plus originals.
 
 Stage D teaches copying: in the E2E file eatType is always "coffee shop" and food only English or Chinese,
 so the model learnt those values. Swapped rows (train pool of ``data_synthesis.counterfactual``; the eval
@@ -8,6 +8,10 @@ Synthetic rows are kept short (text + schema under ``--max-chars``) so the CPU r
 
     python slot/adapters/default/recipe/make_cf_mix.py --e2e e2e_dev_slot.train.jsonl \
         --synthetic syn41/train.jsonl --out stageD_train.jsonl
+
+Stage E adds request -> arguments rows (``--requests``: SNIPS train rows from ``python -m data_synthesis
+convert-snips``) of some intents only, so the other intents stay an evaluation of functions never trained on;
+rows whose text occurs in a ``--held-out`` file are dropped.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ def main() -> None:
     parser.add_argument("--synthetic-swapped", type=int, default=300)
     parser.add_argument("--synthetic-original", type=int, default=300)
     parser.add_argument("--max-chars", type=int, default=1400)
+    parser.add_argument("--requests", type=Path, help="request -> arguments rows (SNIPS train)")
+    parser.add_argument("--request-intents", default="", help="comma-separated meta.intent values to keep")
+    parser.add_argument("--held-out", type=Path, nargs="*", default=[], help="rows whose texts must not be trained on")
     parser.add_argument("--seed", type=int, default=51)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -65,13 +72,19 @@ def main() -> None:
     e2e_orig = e2e[args.e2e_swapped:args.e2e_swapped + args.e2e_original]
     syn_cf = swapped(synthetic, args.synthetic_swapped)
     syn_orig = synthetic[args.synthetic_swapped:args.synthetic_swapped + args.synthetic_original]
-    mix = [{key: row[key] for key in KEYS} for row in e2e_cf + e2e_orig + syn_cf + syn_orig]
+    held = {row["input_text"].strip() for path in args.held_out for row in read(path)}
+    intents = {i.strip() for i in args.request_intents.split(",") if i.strip()}
+    requests = [row for row in (read(args.requests) if args.requests else [])
+                if (not intents or row["meta"]["intent"] in intents) and row["input_text"].strip() not in held]
+    rows = [row for row in e2e_cf + e2e_orig + syn_cf + syn_orig if row["input_text"].strip() not in held]
+    mix = [{key: row[key] for key in KEYS} for row in rows + requests]
     rng.shuffle(mix)
     with open(args.out, "w", encoding="utf-8") as handle:
         for row in mix:
             handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"{len(mix)} rows: E2E {len(e2e_cf)} swapped + {len(e2e_orig)} original, "
-          f"synthetic {len(syn_cf)} swapped + {len(syn_orig)} original")
+          f"synthetic {len(syn_cf)} swapped + {len(syn_orig)} original, {len(requests)} requests, "
+          f"{len(e2e_cf) + len(e2e_orig) + len(syn_cf) + len(syn_orig) - len(rows)} dropped as held out")
 
 
 if __name__ == "__main__":
