@@ -61,11 +61,12 @@ ENV PATH=/opt/slot/venv/bin:$PATH \
     SLOT_HOME=/opt/slot/home \
     SLOT_HOST=0.0.0.0 \
     SLOT_PORT=50051 \
+    SLOT_HTTP_PORT=8080 \
     SLOT_METRICS_PORT=9090 \
     SLOT_LOG_LEVEL=INFO
 WORKDIR /tmp
 USER ${APP_UID}:${APP_UID}
-EXPOSE 50051 9090
+EXPOSE 50051 8080 9090
 # Kubernetes ignores HEALTHCHECK (k8s/base uses native grpc probes); this serves plain `docker run`. It
 # makes the same call as the kubelet's grpc probe: grpc.health.v1.Health/Check on the SLOT service name.
 # (Plaintext only: with SLOT_TLS_CERT_FILE and SLOT_TLS_KEY_FILE set, use the probes of k8s/components/tls instead.)

@@ -66,7 +66,7 @@ def main() -> int:
     from slot.server.app import SlotServer
     from slot.structurer import Structurer
 
-    settings = Settings.from_env(port=0, metrics_port=0, max_concurrency=16, max_queue=64)
+    settings = Settings.from_env(port=0, metrics_port=0, http_port=0, max_concurrency=16, max_queue=64)
     structurer = Structurer.from_settings(settings, progress=False)
     structurer.structure(TEXT, SCHEMA)  # warm caches
     direct = []

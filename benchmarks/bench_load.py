@@ -83,7 +83,7 @@ class ServerProcess:
                  memory_limit_bytes: int | None = None, **flags: Any) -> None:
         self.port = port or free_port()
         self.memory_limit_bytes = memory_limit_bytes
-        self.flags = {"host": LOOPBACK, "port": self.port, "metrics_port": 0, **flags}
+        self.flags = {"host": LOOPBACK, "port": self.port, "metrics_port": 0, "http_port": 0, **flags}
         self.env = {**os.environ, **(env or {})}
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="slot-serve-", suffix=".log")[1])
         self.proc: subprocess.Popen[bytes] | None = None

@@ -90,6 +90,11 @@ class Settings:
     """Schemas whose recent outputs are remembered as a source of drafts (values after keys, where values end);
     outputs are unchanged, only passes are saved. 0 turns it off."""
 
+    parse_first: bool = True
+    """Before the model runs, look for a JSON value in the text (fenced or inline), repair it, and answer with it
+    when it validates against the schema and every value is grounded in the text (result path 'parse');
+    requests may turn it off."""
+
     close_objects: bool = True
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
     small model invents keys there); the output still validates against the schema as given."""
@@ -138,10 +143,14 @@ class Settings:
     """Most subschemas one schema may have."""
 
     host: str = "127.0.0.1"
-    """Address the gRPC server binds (use 0.0.0.0 in a container)."""
+    """Address the gRPC and HTTP servers bind (use 0.0.0.0 in a container)."""
 
     port: int = 50051
     """gRPC port (0 picks a free port)."""
+
+    http_port: int = 8080
+    """OpenAI-compatible HTTP port (POST /v1/chat/completions, GET /v1/models, /healthz, /readyz), with the same
+    queue, limits, token and TLS as gRPC; 0 turns it off."""
 
     metrics_port: int = 9090
     """Prometheus metrics HTTP port (0 disables it)."""
@@ -153,7 +162,7 @@ class Settings:
     """Requests that may wait for a generation slot; past this RESOURCE_EXHAUSTED is returned."""
 
     max_message_bytes: int = 4 * 1024 * 1024
-    """Largest gRPC message accepted or sent."""
+    """Largest gRPC message accepted or sent, and largest HTTP request body accepted (413 past it)."""
 
     grace_period_s: float = 20.0
     """On SIGTERM, how long in-flight calls may take to finish."""
@@ -219,6 +228,8 @@ class Settings:
                 raise SettingsError(f"setting {name} must be >= {lowest}, got {getattr(self, name)}")
         if not 0 <= self.port < 65536:
             raise SettingsError(f"setting port must be in 0..65535 (0 picks a free port), got {self.port}")
+        if not 0 <= self.http_port < 65536:
+            raise SettingsError(f"setting http_port must be in 0..65535 (0 turns HTTP off), got {self.http_port}")
         return self
 
     @classmethod

@@ -64,6 +64,8 @@ class StructureResult:
     grammar_backend: str = ""
     grammar_cache_hit: bool = False
     grounding: dict[str, Any] | None = None
+    path: str = "model"
+    """How the answer was made: 'model' (decoded) or 'parse' (a JSON value found in the text, slot.parse_first)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,8 +187,12 @@ class Structurer:
                   temperature: float = 0.0, seed: int | None = None, speculation: bool | None = None,
                   grounding_policy: str = "keep", queue_ms: float = 0.0,
                   on_delta: Callable[[str], None] | None = None,
-                  is_cancelled: Callable[[], bool] | None = None) -> StructureResult:
-        """Structure one text; raises a SlotError subclass for any bad input."""
+                  is_cancelled: Callable[[], bool] | None = None, parse_first: bool | None = None) -> StructureResult:
+        """Structure one text; raises a SlotError subclass for any bad input.
+
+        ``parse_first`` (None: the setting) answers from a JSON value already in the text when it fits the
+        schema and is grounded (``slot.parse_first``); the model runs otherwise, and always when unconstrained.
+        """
         started = time.perf_counter()
         self.check_text(text)
         max_tokens = self.check_options(max_tokens, temperature)
@@ -195,6 +201,10 @@ class Structurer:
                                       field="options.grounding_policy")
         checked = schema if isinstance(schema, Schema) else self.load_schema(schema)
         engine_adapter = self.resolve_adapter(adapter)
+        if constrained and (self.settings.parse_first if parse_first is None else parse_first):
+            answer = self._parsed(text, checked, started, queue_ms, on_delta)
+            if answer is not None:
+                return answer
         prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, checked.canonical, text))
         self.check_prompt(len(prompt.prefix) + len(prompt.suffix), max_tokens)
         timings = Timings(queue_ms=queue_ms)
@@ -235,6 +245,21 @@ class Structurer:
             errors=errors, finish_reason=generation.finish_reason, usage=generation.usage, timings=timings,
             schema_hash=checked.hash, adapter=engine_adapter or BASE, grammar_backend=backend if constrained else "",
             grammar_cache_hit=hit, grounding=grounding)
+
+    def _parsed(self, text: str, schema: Schema, started: float, queue_ms: float,
+                 on_delta: Callable[[str], None] | None) -> StructureResult | None:
+        """The parse-first answer (no tokens, path 'parse'), or None when the model has to run."""
+        from slot.parse_first import parse_first
+
+        found = parse_first(text, schema, self.grammar_document(schema))
+        if found is None:
+            return None
+        if on_delta is not None:
+            on_delta(found.output)
+        total_ms = (time.perf_counter() - started) * 1000
+        return StructureResult(output=found.output, json=found.value, valid=True, errors=[], finish_reason="stop",
+                               usage=Usage(), timings=Timings(queue_ms=queue_ms, total_ms=total_ms + queue_ms),
+                               schema_hash=schema.hash, adapter="", grounding=found.grounding.to_dict(), path="parse")
 
     def load_internal_schema(self, document: Any) -> Schema:
         """A schema SLOT derived itself (extractive spans): checked, but not under the callers' limits."""

@@ -35,18 +35,20 @@ def settings():
 
 @pytest.fixture(scope="session")
 def base_structurer(settings):
-    """The embedded base model without any adapter (the real model, real grammar)."""
+    """The embedded base model without any adapter (the real model, real grammar; the parse-first fast path
+    off, so every request decodes: tests of the fast path ask for it)."""
     from slot.structurer import Structurer
 
-    return Structurer.from_settings(settings.replace(adapter="none"), progress=False)
+    return Structurer.from_settings(settings.replace(adapter="none", parse_first=False), progress=False)
 
 
 @pytest.fixture(scope="session")
 def structurer(settings):
-    """The service default: base model + shipped adapter when present."""
+    """The service default: base model + shipped adapter when present (the parse-first fast path off, so
+    every request decodes: tests of the fast path ask for it)."""
     from slot.structurer import Structurer
 
-    return Structurer.from_settings(settings, progress=False)
+    return Structurer.from_settings(settings.replace(parse_first=False), progress=False)
 
 
 @pytest.fixture(scope="session")

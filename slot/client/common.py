@@ -51,6 +51,8 @@ class StructureResult:
     request_id: str = ""
     adapter: str = ""
     schema_hash: str = ""
+    path: str = ""
+    """How the answer was made: "model" (decoded) or "parse" (a JSON value found in the text, no tokens)."""
 
 
 def schema_text(schema: Any) -> tuple[str, Any]:
@@ -68,7 +70,7 @@ def schema_text(schema: Any) -> tuple[str, Any]:
 
 def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str = "", grammar_backend: str = "",
                   temperature: float = 0.0, seed: int | None = None, request_id: str = "",
-                  unconstrained: bool = False, grounding_policy: str = "") -> Any:
+                  unconstrained: bool = False, grounding_policy: str = "", parse_first: bool | None = None) -> Any:
     if grammar_backend and grammar_backend not in BACKENDS:
         raise ValueError(f"grammar_backend must be one of {', '.join(BACKENDS)}")
     if grounding_policy and grounding_policy not in POLICIES:
@@ -79,6 +81,8 @@ def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str =
                                         grounding_policy=POLICIES.get(grounding_policy, 0))
     if seed is not None:
         options.seed = seed
+    if parse_first is not None:
+        options.parse_first = parse_first
     return slot_pb2.StructureRequest(text=text, json_schema=schema, options=options)
 
 
@@ -92,7 +96,8 @@ def to_result(response: Any) -> StructureResult:
         grounding=[{"path": f.path, "status": STATUS.get(f.status, "unspecified"),
                     "spans": [(s.start, s.end) for s in f.spans]} for f in g.fields],
         grounding_score=g.score if response.HasField("grounding") else 1.0, extracted_paths=list(g.extracted_paths),
-        request_id=response.request_id, adapter=response.adapter, schema_hash=response.schema_hash)
+        request_id=response.request_id, adapter=response.adapter, schema_hash=response.schema_hash,
+        path=response.path)
 
 
 def finish(result: StructureResult, model: Any) -> Any:

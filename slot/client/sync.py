@@ -59,7 +59,7 @@ class SlotClient:
 
         Returns a :class:`StructureResult`, or an instance of the Pydantic class when one is given.
         Options: max_tokens, adapter, grammar_backend, temperature, seed, request_id, unconstrained,
-        grounding_policy.
+        grounding_policy, parse_first (None: the server's setting; False always runs the model).
         """
         text_schema, model = schema_text(schema)
         response = self._call(self._stub.Structure, build_request(text, text_schema, **options), timeout)

@@ -13,7 +13,7 @@ from slot.config import Settings
 from slot.errors import InvalidRequestError, SlotError
 
 MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
-                "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
+                "parse_first", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
                 "vllm_max_model_len", "vllm_enforce_eager", "vllm_custom_ops"]
 
 
@@ -142,4 +142,5 @@ def _one(structurer: Any, number: int, line: str, args: argparse.Namespace) -> d
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
     return {"id": row_id, "output": result.output, "json": result.json, "valid": result.valid,
             "errors": result.errors, "finish_reason": result.finish_reason, "usage": result.usage.to_dict(),
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1), "grounding": result.grounding}
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1), "grounding": result.grounding,
+            "path": result.path}

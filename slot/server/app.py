@@ -1,4 +1,5 @@
-"""SlotServer: the grpc.aio server with health, reflection, metrics, auth, TLS and graceful shutdown.
+"""SlotServer: the grpc.aio server with health, reflection, metrics, auth, TLS and graceful shutdown, and on
+its own port the OpenAI-compatible HTTP API (``slot.server.http``) over the same state.
 
 Start-up order: listen at once with health NOT_SERVING (so probes answer during the model load), load
 the model in a thread, warm it up on a sample (and build what the engine would build at a first request:
@@ -10,7 +11,6 @@ still running and exit without waiting for worker threads that do not stop promp
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
@@ -25,9 +25,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from slot.config import HEALTH_SERVICE_NAME, Settings
+from slot.server.auth import REFUSAL, bearer_matches, read_secret
 from slot.server.decode import DecodeErrorInterceptor
+from slot.server.http import HttpServer
 from slot.server.metrics import Metrics
-from slot.server.servicer import ServerState, SlotServicer
+from slot.server.servicer import SlotServicer
+from slot.server.state import ServerState
 from slot.structurer import Structurer
 from slot.v1 import slot_pb2, slot_pb2_grpc
 
@@ -51,8 +54,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         if details.method.startswith(EXEMPT_FROM_AUTH):
             return await continuation(details)
         sent = dict(details.invocation_metadata or ()).get("authorization", "")
-        scheme, _, token = sent.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self._token):
+        if bearer_matches(sent, self._token):
             return await continuation(details)
         handler = await continuation(details)
         return _deny(handler)
@@ -60,10 +62,10 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
 
 def _deny(handler: Any) -> Any:
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSAL)
 
     async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSAL)
         yield  # pragma: no cover
 
     if handler is not None and handler.response_streaming:
@@ -71,11 +73,6 @@ def _deny(handler: Any) -> Any:
                                                     response_serializer=handler.response_serializer)
     return grpc.unary_unary_rpc_method_handler(unary, request_deserializer=getattr(handler, "request_deserializer", None),
                                                response_serializer=getattr(handler, "response_serializer", None))
-
-
-def read_secret(path: str) -> str:
-    """A secret from a file (trailing whitespace stripped); never logged."""
-    return Path(path).read_text(encoding="utf-8").strip()
 
 
 class SlotServer:
@@ -90,6 +87,9 @@ class SlotServer:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self.metrics_port = 0
+        self.http: HttpServer | None = None
+        self.http_port = 0
+        """The bound port of the OpenAI-compatible HTTP API (0 when it is off)."""
         self.ready = asyncio.Event()
         self.started_at = time.perf_counter()
         self.serving_after_s: float | None = None
@@ -100,8 +100,9 @@ class SlotServer:
         """Listen, then load and warm the model in the background; SERVING once ready."""
         s = self.settings
         interceptors: list[grpc.aio.ServerInterceptor] = []
-        if s.auth_token_file:  # first = outermost: an unauthenticated call is refused whatever its bytes
-            interceptors.append(BearerTokenInterceptor(read_secret(s.auth_token_file)))
+        token = read_secret(s.auth_token_file) if s.auth_token_file else None
+        if token is not None:  # first = outermost: an unauthenticated call is refused whatever its bytes
+            interceptors.append(BearerTokenInterceptor(token))
         interceptors.append(DecodeErrorInterceptor(self.metrics))
         options = [("grpc.max_receive_message_length", s.max_message_bytes),
                    ("grpc.max_send_message_length", s.max_message_bytes),
@@ -127,11 +128,19 @@ class SlotServer:
         if not self.port:
             raise OSError(f"cannot bind {address}")
         await self.server.start()
+        if s.http_port:
+            self.http = HttpServer(self.state, token)
+            try:
+                self.http_port = await self.http.start(s.host, s.http_port)
+            except OSError:
+                await self.server.stop(0)
+                raise
         if s.metrics_port:
             self.metrics.serve(s.metrics_port, s.host)
             self.metrics_port = s.metrics_port
         log.info(json.dumps({"event": "listening", "address": f"{s.host}:{self.port}", "tls": bool(s.tls_cert_file),
-                             "auth": bool(s.auth_token_file), "metrics_port": self.metrics_port}))
+                             "auth": bool(s.auth_token_file), "http_port": self.http_port,
+                             "metrics_port": self.metrics_port}))
         asyncio.get_running_loop().create_task(self._load())
 
     async def _load(self) -> None:
@@ -167,7 +176,7 @@ class SlotServer:
         await self.health.enter_graceful_shutdown()
         timer = asyncio.get_running_loop().call_later(grace, self.state.abort.set)
         try:
-            await self.server.stop(grace)
+            await asyncio.gather(self.server.stop(grace), self.http.stop(grace) if self.http else asyncio.sleep(0))
         finally:
             timer.cancel()
         self.state.abort.set()

@@ -24,49 +24,49 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12slot/v1/slot.proto\x12\x07slot.v1\"\xf9\x01\n\x10StructureOptions\x12\x12\n\nmax_tokens\x18\x01 \x01(\x05\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\x12\x30\n\x0fgrammar_backend\x18\x03 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\x12\x13\n\x0btemperature\x18\x04 \x01(\x02\x12\x11\n\x04seed\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x15\n\runconstrained\x18\x07 \x01(\x08\x12\x32\n\x10grounding_policy\x18\x08 \x01(\x0e\x32\x18.slot.v1.GroundingPolicyB\x07\n\x05_seed\"a\n\x10StructureRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x13\n\x0bjson_schema\x18\x02 \x01(\t\x12*\n\x07options\x18\x03 \x01(\x0b\x32\x19.slot.v1.StructureOptions\"\xb8\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\x12\x1c\n\x14\x63\x61\x63hed_prompt_tokens\x18\x03 \x01(\x05\x12\x15\n\rforced_tokens\x18\x04 \x01(\x05\x12\x15\n\rcopied_tokens\x18\x05 \x01(\x05\x12\x16\n\x0e\x66orward_passes\x18\x06 \x01(\x05\x12\x19\n\x11remembered_tokens\x18\x07 \x01(\x05\"l\n\x07Timings\x12\x10\n\x08queue_ms\x18\x01 \x01(\x01\x12\x12\n\ncompile_ms\x18\x02 \x01(\x01\x12\x13\n\x0bgenerate_ms\x18\x03 \x01(\x01\x12\x10\n\x08total_ms\x18\x04 \x01(\x01\x12\x14\n\x0cgrounding_ms\x18\x05 \x01(\x01\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\"f\n\x0e\x46ieldGrounding\x12\x0c\n\x04path\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.slot.v1.GroundingStatus\x12\x1c\n\x05spans\x18\x03 \x03(\x0b\x32\r.slot.v1.Span\"v\n\tGrounding\x12\'\n\x06\x66ields\x18\x01 \x03(\x0b\x32\x17.slot.v1.FieldGrounding\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x18\n\x10ungrounded_paths\x18\x03 \x03(\t\x12\x17\n\x0f\x65xtracted_paths\x18\x04 \x03(\t\"\xa1\x02\n\x11StructureResponse\x12\x0c\n\x04json\x18\x01 \x01(\t\x12\r\n\x05valid\x18\x02 \x01(\x08\x12\x0e\n\x06\x65rrors\x18\x03 \x03(\t\x12,\n\rfinish_reason\x18\x04 \x01(\x0e\x32\x15.slot.v1.FinishReason\x12\x1d\n\x05usage\x18\x05 \x01(\x0b\x32\x0e.slot.v1.Usage\x12!\n\x07timings\x18\x06 \x01(\x0b\x32\x10.slot.v1.Timings\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x13\n\x0bschema_hash\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x61pter\x18\t \x01(\t\x12%\n\tgrounding\x18\n \x01(\x0b\x32\x12.slot.v1.Grounding\x12\x0e\n\x06output\x18\x0b \x01(\t\"a\n\x17StructureStreamResponse\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.slot.v1.StructureResponseH\x00\x42\x07\n\x05\x65vent\"^\n\x15ValidateSchemaRequest\x12\x13\n\x0bjson_schema\x18\x01 \x01(\t\x12\x30\n\x0fgrammar_backend\x18\x02 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\"\xa5\x01\n\x16ValidateSchemaResponse\x12\x13\n\x0bschema_hash\x18\x01 \x01(\t\x12\x1d\n\x15post_checked_keywords\x18\x02 \x03(\t\x12\x12\n\ncompile_ms\x18\x03 \x01(\x01\x12\x11\n\tcache_hit\x18\x04 \x01(\x08\x12\x30\n\x0fgrammar_backend\x18\x05 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\"\x16\n\x14GetServerInfoRequest\"\x98\x02\n\x06Limits\x12\x16\n\x0emax_text_chars\x18\x01 \x01(\x05\x12\x18\n\x10max_schema_bytes\x18\x02 \x01(\x05\x12\x18\n\x10max_schema_depth\x18\x03 \x01(\x05\x12\x17\n\x0fmax_enum_values\x18\x04 \x01(\x05\x12\x1a\n\x12\x64\x65\x66\x61ult_max_tokens\x18\x05 \x01(\x05\x12\x18\n\x10max_tokens_limit\x18\x06 \x01(\x05\x12\x17\n\x0fmax_concurrency\x18\x07 \x01(\x05\x12\x11\n\tmax_queue\x18\x08 \x01(\x05\x12\x19\n\x11max_message_bytes\x18\t \x01(\x05\x12\x19\n\x11max_prompt_tokens\x18\n \x01(\x05\x12\x11\n\tmax_batch\x18\x0b \x01(\x05\"\x81\x02\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x12\n\nbase_model\x18\x02 \x01(\t\x12\x10\n\x08\x61\x64\x61pters\x18\x03 \x03(\t\x12\x17\n\x0f\x64\x65\x66\x61ult_adapter\x18\x04 \x01(\t\x12\x30\n\x0fgrammar_backend\x18\x05 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\x12\x31\n\x10grammar_backends\x18\x06 \x03(\x0e\x32\x17.slot.v1.GrammarBackend\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x1f\n\x06limits\x18\x08 \x01(\x0b\x32\x0f.slot.v1.Limits\x12\r\n\x05\x64type\x18\t \x01(\t*\x92\x01\n\x0eGrammarBackend\x12\x1f\n\x1bGRAMMAR_BACKEND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aGRAMMAR_BACKEND_LLGUIDANCE\x10\x01\x12\x1c\n\x18GRAMMAR_BACKEND_XGRAMMAR\x10\x02\x12!\n\x1dGRAMMAR_BACKEND_OUTLINES_CORE\x10\x03*\x95\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x12\x17\n\x13\x46INISH_REASON_ERROR\x10\x04*\xa2\x01\n\x0fGroundingPolicy\x12 \n\x1cGROUNDING_POLICY_UNSPECIFIED\x10\x00\x12\x19\n\x15GROUNDING_POLICY_KEEP\x10\x01\x12\x19\n\x15GROUNDING_POLICY_NULL\x10\x02\x12\x19\n\x15GROUNDING_POLICY_FAIL\x10\x03\x12\x1c\n\x18GROUNDING_POLICY_EXTRACT\x10\x04*\x92\x01\n\x0fGroundingStatus\x12 \n\x1cGROUNDING_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19GROUNDING_STATUS_GROUNDED\x10\x01\x12\x1d\n\x19GROUNDING_STATUS_INFERRED\x10\x02\x12\x1f\n\x1bGROUNDING_STATUS_UNGROUNDED\x10\x03\x32\xb4\x02\n\x04Slot\x12\x42\n\tStructure\x12\x19.slot.v1.StructureRequest\x1a\x1a.slot.v1.StructureResponse\x12P\n\x0fStructureStream\x12\x19.slot.v1.StructureRequest\x1a .slot.v1.StructureStreamResponse0\x01\x12Q\n\x0eValidateSchema\x12\x1e.slot.v1.ValidateSchemaRequest\x1a\x1f.slot.v1.ValidateSchemaResponse\x12\x43\n\rGetServerInfo\x12\x1d.slot.v1.GetServerInfoRequest\x1a\x13.slot.v1.ServerInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12slot/v1/slot.proto\x12\x07slot.v1\"\xa3\x02\n\x10StructureOptions\x12\x12\n\nmax_tokens\x18\x01 \x01(\x05\x12\x0f\n\x07\x61\x64\x61pter\x18\x02 \x01(\t\x12\x30\n\x0fgrammar_backend\x18\x03 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\x12\x13\n\x0btemperature\x18\x04 \x01(\x02\x12\x11\n\x04seed\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x15\n\runconstrained\x18\x07 \x01(\x08\x12\x32\n\x10grounding_policy\x18\x08 \x01(\x0e\x32\x18.slot.v1.GroundingPolicy\x12\x18\n\x0bparse_first\x18\t \x01(\x08H\x01\x88\x01\x01\x42\x07\n\x05_seedB\x0e\n\x0c_parse_first\"a\n\x10StructureRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x13\n\x0bjson_schema\x18\x02 \x01(\t\x12*\n\x07options\x18\x03 \x01(\x0b\x32\x19.slot.v1.StructureOptions\"\xb8\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\x12\x1c\n\x14\x63\x61\x63hed_prompt_tokens\x18\x03 \x01(\x05\x12\x15\n\rforced_tokens\x18\x04 \x01(\x05\x12\x15\n\rcopied_tokens\x18\x05 \x01(\x05\x12\x16\n\x0e\x66orward_passes\x18\x06 \x01(\x05\x12\x19\n\x11remembered_tokens\x18\x07 \x01(\x05\"l\n\x07Timings\x12\x10\n\x08queue_ms\x18\x01 \x01(\x01\x12\x12\n\ncompile_ms\x18\x02 \x01(\x01\x12\x13\n\x0bgenerate_ms\x18\x03 \x01(\x01\x12\x10\n\x08total_ms\x18\x04 \x01(\x01\x12\x14\n\x0cgrounding_ms\x18\x05 \x01(\x01\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x05\"f\n\x0e\x46ieldGrounding\x12\x0c\n\x04path\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.slot.v1.GroundingStatus\x12\x1c\n\x05spans\x18\x03 \x03(\x0b\x32\r.slot.v1.Span\"v\n\tGrounding\x12\'\n\x06\x66ields\x18\x01 \x03(\x0b\x32\x17.slot.v1.FieldGrounding\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x18\n\x10ungrounded_paths\x18\x03 \x03(\t\x12\x17\n\x0f\x65xtracted_paths\x18\x04 \x03(\t\"\xaf\x02\n\x11StructureResponse\x12\x0c\n\x04json\x18\x01 \x01(\t\x12\r\n\x05valid\x18\x02 \x01(\x08\x12\x0e\n\x06\x65rrors\x18\x03 \x03(\t\x12,\n\rfinish_reason\x18\x04 \x01(\x0e\x32\x15.slot.v1.FinishReason\x12\x1d\n\x05usage\x18\x05 \x01(\x0b\x32\x0e.slot.v1.Usage\x12!\n\x07timings\x18\x06 \x01(\x0b\x32\x10.slot.v1.Timings\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x13\n\x0bschema_hash\x18\x08 \x01(\t\x12\x0f\n\x07\x61\x64\x61pter\x18\t \x01(\t\x12%\n\tgrounding\x18\n \x01(\x0b\x32\x12.slot.v1.Grounding\x12\x0e\n\x06output\x18\x0b \x01(\t\x12\x0c\n\x04path\x18\x0c \x01(\t\"a\n\x17StructureStreamResponse\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12,\n\x06result\x18\x02 \x01(\x0b\x32\x1a.slot.v1.StructureResponseH\x00\x42\x07\n\x05\x65vent\"^\n\x15ValidateSchemaRequest\x12\x13\n\x0bjson_schema\x18\x01 \x01(\t\x12\x30\n\x0fgrammar_backend\x18\x02 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\"\xa5\x01\n\x16ValidateSchemaResponse\x12\x13\n\x0bschema_hash\x18\x01 \x01(\t\x12\x1d\n\x15post_checked_keywords\x18\x02 \x03(\t\x12\x12\n\ncompile_ms\x18\x03 \x01(\x01\x12\x11\n\tcache_hit\x18\x04 \x01(\x08\x12\x30\n\x0fgrammar_backend\x18\x05 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\"\x16\n\x14GetServerInfoRequest\"\x98\x02\n\x06Limits\x12\x16\n\x0emax_text_chars\x18\x01 \x01(\x05\x12\x18\n\x10max_schema_bytes\x18\x02 \x01(\x05\x12\x18\n\x10max_schema_depth\x18\x03 \x01(\x05\x12\x17\n\x0fmax_enum_values\x18\x04 \x01(\x05\x12\x1a\n\x12\x64\x65\x66\x61ult_max_tokens\x18\x05 \x01(\x05\x12\x18\n\x10max_tokens_limit\x18\x06 \x01(\x05\x12\x17\n\x0fmax_concurrency\x18\x07 \x01(\x05\x12\x11\n\tmax_queue\x18\x08 \x01(\x05\x12\x19\n\x11max_message_bytes\x18\t \x01(\x05\x12\x19\n\x11max_prompt_tokens\x18\n \x01(\x05\x12\x11\n\tmax_batch\x18\x0b \x01(\x05\"\x81\x02\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x12\n\nbase_model\x18\x02 \x01(\t\x12\x10\n\x08\x61\x64\x61pters\x18\x03 \x03(\t\x12\x17\n\x0f\x64\x65\x66\x61ult_adapter\x18\x04 \x01(\t\x12\x30\n\x0fgrammar_backend\x18\x05 \x01(\x0e\x32\x17.slot.v1.GrammarBackend\x12\x31\n\x10grammar_backends\x18\x06 \x03(\x0e\x32\x17.slot.v1.GrammarBackend\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x1f\n\x06limits\x18\x08 \x01(\x0b\x32\x0f.slot.v1.Limits\x12\r\n\x05\x64type\x18\t \x01(\t*\x92\x01\n\x0eGrammarBackend\x12\x1f\n\x1bGRAMMAR_BACKEND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aGRAMMAR_BACKEND_LLGUIDANCE\x10\x01\x12\x1c\n\x18GRAMMAR_BACKEND_XGRAMMAR\x10\x02\x12!\n\x1dGRAMMAR_BACKEND_OUTLINES_CORE\x10\x03*\x95\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1b\n\x17\x46INISH_REASON_CANCELLED\x10\x03\x12\x17\n\x13\x46INISH_REASON_ERROR\x10\x04*\xa2\x01\n\x0fGroundingPolicy\x12 \n\x1cGROUNDING_POLICY_UNSPECIFIED\x10\x00\x12\x19\n\x15GROUNDING_POLICY_KEEP\x10\x01\x12\x19\n\x15GROUNDING_POLICY_NULL\x10\x02\x12\x19\n\x15GROUNDING_POLICY_FAIL\x10\x03\x12\x1c\n\x18GROUNDING_POLICY_EXTRACT\x10\x04*\x92\x01\n\x0fGroundingStatus\x12 \n\x1cGROUNDING_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19GROUNDING_STATUS_GROUNDED\x10\x01\x12\x1d\n\x19GROUNDING_STATUS_INFERRED\x10\x02\x12\x1f\n\x1bGROUNDING_STATUS_UNGROUNDED\x10\x03\x32\xb4\x02\n\x04Slot\x12\x42\n\tStructure\x12\x19.slot.v1.StructureRequest\x1a\x1a.slot.v1.StructureResponse\x12P\n\x0fStructureStream\x12\x19.slot.v1.StructureRequest\x1a .slot.v1.StructureStreamResponse0\x01\x12Q\n\x0eValidateSchema\x12\x1e.slot.v1.ValidateSchemaRequest\x1a\x1f.slot.v1.ValidateSchemaResponse\x12\x43\n\rGetServerInfo\x12\x1d.slot.v1.GetServerInfoRequest\x1a\x13.slot.v1.ServerInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'slot.v1.slot_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GRAMMARBACKEND']._serialized_start=2162
-  _globals['_GRAMMARBACKEND']._serialized_end=2308
-  _globals['_FINISHREASON']._serialized_start=2311
-  _globals['_FINISHREASON']._serialized_end=2460
-  _globals['_GROUNDINGPOLICY']._serialized_start=2463
-  _globals['_GROUNDINGPOLICY']._serialized_end=2625
-  _globals['_GROUNDINGSTATUS']._serialized_start=2628
-  _globals['_GROUNDINGSTATUS']._serialized_end=2774
+  _globals['_GRAMMARBACKEND']._serialized_start=2218
+  _globals['_GRAMMARBACKEND']._serialized_end=2364
+  _globals['_FINISHREASON']._serialized_start=2367
+  _globals['_FINISHREASON']._serialized_end=2516
+  _globals['_GROUNDINGPOLICY']._serialized_start=2519
+  _globals['_GROUNDINGPOLICY']._serialized_end=2681
+  _globals['_GROUNDINGSTATUS']._serialized_start=2684
+  _globals['_GROUNDINGSTATUS']._serialized_end=2830
   _globals['_STRUCTUREOPTIONS']._serialized_start=32
-  _globals['_STRUCTUREOPTIONS']._serialized_end=281
-  _globals['_STRUCTUREREQUEST']._serialized_start=283
-  _globals['_STRUCTUREREQUEST']._serialized_end=380
-  _globals['_USAGE']._serialized_start=383
-  _globals['_USAGE']._serialized_end=567
-  _globals['_TIMINGS']._serialized_start=569
-  _globals['_TIMINGS']._serialized_end=677
-  _globals['_SPAN']._serialized_start=679
-  _globals['_SPAN']._serialized_end=713
-  _globals['_FIELDGROUNDING']._serialized_start=715
-  _globals['_FIELDGROUNDING']._serialized_end=817
-  _globals['_GROUNDING']._serialized_start=819
-  _globals['_GROUNDING']._serialized_end=937
-  _globals['_STRUCTURERESPONSE']._serialized_start=940
-  _globals['_STRUCTURERESPONSE']._serialized_end=1229
-  _globals['_STRUCTURESTREAMRESPONSE']._serialized_start=1231
-  _globals['_STRUCTURESTREAMRESPONSE']._serialized_end=1328
-  _globals['_VALIDATESCHEMAREQUEST']._serialized_start=1330
-  _globals['_VALIDATESCHEMAREQUEST']._serialized_end=1424
-  _globals['_VALIDATESCHEMARESPONSE']._serialized_start=1427
-  _globals['_VALIDATESCHEMARESPONSE']._serialized_end=1592
-  _globals['_GETSERVERINFOREQUEST']._serialized_start=1594
-  _globals['_GETSERVERINFOREQUEST']._serialized_end=1616
-  _globals['_LIMITS']._serialized_start=1619
-  _globals['_LIMITS']._serialized_end=1899
-  _globals['_SERVERINFO']._serialized_start=1902
-  _globals['_SERVERINFO']._serialized_end=2159
-  _globals['_SLOT']._serialized_start=2777
-  _globals['_SLOT']._serialized_end=3085
+  _globals['_STRUCTUREOPTIONS']._serialized_end=323
+  _globals['_STRUCTUREREQUEST']._serialized_start=325
+  _globals['_STRUCTUREREQUEST']._serialized_end=422
+  _globals['_USAGE']._serialized_start=425
+  _globals['_USAGE']._serialized_end=609
+  _globals['_TIMINGS']._serialized_start=611
+  _globals['_TIMINGS']._serialized_end=719
+  _globals['_SPAN']._serialized_start=721
+  _globals['_SPAN']._serialized_end=755
+  _globals['_FIELDGROUNDING']._serialized_start=757
+  _globals['_FIELDGROUNDING']._serialized_end=859
+  _globals['_GROUNDING']._serialized_start=861
+  _globals['_GROUNDING']._serialized_end=979
+  _globals['_STRUCTURERESPONSE']._serialized_start=982
+  _globals['_STRUCTURERESPONSE']._serialized_end=1285
+  _globals['_STRUCTURESTREAMRESPONSE']._serialized_start=1287
+  _globals['_STRUCTURESTREAMRESPONSE']._serialized_end=1384
+  _globals['_VALIDATESCHEMAREQUEST']._serialized_start=1386
+  _globals['_VALIDATESCHEMAREQUEST']._serialized_end=1480
+  _globals['_VALIDATESCHEMARESPONSE']._serialized_start=1483
+  _globals['_VALIDATESCHEMARESPONSE']._serialized_end=1648
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=1650
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=1672
+  _globals['_LIMITS']._serialized_start=1675
+  _globals['_LIMITS']._serialized_end=1955
+  _globals['_SERVERINFO']._serialized_start=1958
+  _globals['_SERVERINFO']._serialized_end=2215
+  _globals['_SLOT']._serialized_start=2833
+  _globals['_SLOT']._serialized_end=3141
 # @@protoc_insertion_point(module_scope)

@@ -56,7 +56,7 @@ GROUNDING_STATUS_INFERRED: GroundingStatus
 GROUNDING_STATUS_UNGROUNDED: GroundingStatus
 
 class StructureOptions(_message.Message):
-    __slots__ = ("max_tokens", "adapter", "grammar_backend", "temperature", "seed", "request_id", "unconstrained", "grounding_policy")
+    __slots__ = ("max_tokens", "adapter", "grammar_backend", "temperature", "seed", "request_id", "unconstrained", "grounding_policy", "parse_first")
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
     GRAMMAR_BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class StructureOptions(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UNCONSTRAINED_FIELD_NUMBER: _ClassVar[int]
     GROUNDING_POLICY_FIELD_NUMBER: _ClassVar[int]
+    PARSE_FIRST_FIELD_NUMBER: _ClassVar[int]
     max_tokens: int
     adapter: str
     grammar_backend: GrammarBackend
@@ -73,7 +74,8 @@ class StructureOptions(_message.Message):
     request_id: str
     unconstrained: bool
     grounding_policy: GroundingPolicy
-    def __init__(self, max_tokens: _Optional[int] = ..., adapter: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., request_id: _Optional[str] = ..., unconstrained: _Optional[bool] = ..., grounding_policy: _Optional[_Union[GroundingPolicy, str]] = ...) -> None: ...
+    parse_first: bool
+    def __init__(self, max_tokens: _Optional[int] = ..., adapter: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., request_id: _Optional[str] = ..., unconstrained: _Optional[bool] = ..., grounding_policy: _Optional[_Union[GroundingPolicy, str]] = ..., parse_first: _Optional[bool] = ...) -> None: ...
 
 class StructureRequest(_message.Message):
     __slots__ = ("text", "json_schema", "options")
@@ -148,7 +150,7 @@ class Grounding(_message.Message):
     def __init__(self, fields: _Optional[_Iterable[_Union[FieldGrounding, _Mapping]]] = ..., score: _Optional[float] = ..., ungrounded_paths: _Optional[_Iterable[str]] = ..., extracted_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output")
+    __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output", "path")
     JSON_FIELD_NUMBER: _ClassVar[int]
     VALID_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +162,7 @@ class StructureResponse(_message.Message):
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
     GROUNDING_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     json: str
     valid: bool
     errors: _containers.RepeatedScalarFieldContainer[str]
@@ -171,7 +174,8 @@ class StructureResponse(_message.Message):
     adapter: str
     grounding: Grounding
     output: str
-    def __init__(self, json: _Optional[str] = ..., valid: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., request_id: _Optional[str] = ..., schema_hash: _Optional[str] = ..., adapter: _Optional[str] = ..., grounding: _Optional[_Union[Grounding, _Mapping]] = ..., output: _Optional[str] = ...) -> None: ...
+    path: str
+    def __init__(self, json: _Optional[str] = ..., valid: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., request_id: _Optional[str] = ..., schema_hash: _Optional[str] = ..., adapter: _Optional[str] = ..., grounding: _Optional[_Union[Grounding, _Mapping]] = ..., output: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class StructureStreamResponse(_message.Message):
     __slots__ = ("delta", "result")

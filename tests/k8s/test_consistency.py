@@ -65,7 +65,7 @@ def test_dockerfile_env_is_valid_settings(dockerfile: str) -> None:
     build_home = [args for op, args in dockerfile_instructions(dockerfile) if op == "ENV" and "SLOT_HOME=" in args]
     assert all("SLOT_HOME=/opt/slot/home" in args for args in build_home), "build and runtime SLOT_HOME differ"
     exposed = {int(p.split("/")[0]) for op, args in final_stage(dockerfile) if op == "EXPOSE" for p in args.split()}
-    assert exposed == {settings.port, settings.metrics_port}
+    assert exposed == {settings.port, settings.http_port, settings.metrics_port}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
@@ -105,6 +105,7 @@ def test_server_container_matches_settings(rendered: dict[str, Rendered], name: 
         assert settings.host == "0.0.0.0", "the kubelet's probes dial the pod IP: SLOT_HOST must be 0.0.0.0"
         assert container["command"] == exec_form("Dockerfile", "ENTRYPOINT"), "manifest and image disagree"
         assert named_port(container, "grpc") == settings.port
+        assert settings.http_port and named_port(container, "http") == settings.http_port
         assert named_port(container, "metrics") == settings.metrics_port
         assert int(container_env(item, container)["SLOT_THREADS"]) >= 1
         annotations = pod["metadata"].get("annotations", {})
@@ -174,6 +175,7 @@ def test_service_networkpolicy_pdb_hpa_fit_the_deployment(rendered: dict[str, Re
     assert service["spec"]["selector"].items() <= labels.items()
     ports = {p["name"]: p for p in service["spec"]["ports"]}
     assert ports["grpc"]["port"] == settings.port and ports["grpc"]["appProtocol"] == "grpc"
+    assert ports["http"]["port"] == settings.http_port and ports["http"]["appProtocol"] == "http"
     assert ports["metrics"]["port"] == settings.metrics_port
     for port in ports.values():
         named_port(container, port["targetPort"])
@@ -182,6 +184,8 @@ def test_service_networkpolicy_pdb_hpa_fit_the_deployment(rendered: dict[str, Re
     rules = policy["spec"]["ingress"]
     grpc_rule = next(r for r in rules if {"port": "grpc", "protocol": "TCP"} in r["ports"])
     assert grpc_rule["from"] == [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"slot.io/client": "true"}}}]
+    http_rule = next(r for r in rules if {"port": "http", "protocol": "TCP"} in r["ports"])
+    assert http_rule["from"] == grpc_rule["from"], "the HTTP API admits the same clients as gRPC"
     metrics_rule = next(r for r in rules if {"port": "metrics", "protocol": "TCP"} in r["ports"])
     assert metrics_rule["from"][0]["namespaceSelector"]["matchLabels"]
     for rule in rules:

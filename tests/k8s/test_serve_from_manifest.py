@@ -2,7 +2,7 @@
 whose gRPC health check answers SERVING (grpcio-health-checking's stub: the call the kubelet's grpc
 probe makes), whose Dockerfile HEALTHCHECK and sidecar agent work against it, and which stops cleanly on
 SIGTERM. The manifest's environment is used as is, except SLOT_HOST (127.0.0.1: nothing here may bind
-another address), the two ports (free ones) and SLOT_THREADS (at most the cores of this machine). The
+another address), the three ports (free ones) and SLOT_THREADS (at most the cores of this machine). The
 image's own environment (HOME and the caches under /tmp, hubs offline) is applied with /tmp mapped to a
 temporary folder, and the model folder SLOT_HOME must come out untouched: in the pod it is read-only.
 """
@@ -24,7 +24,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from k8s_support import Rendered, container_env, dockerfile_env, exec_form, quantity, slot_servers
+from k8s_support import Rendered, container_env, dockerfile_env, exec_form, named_port, quantity, slot_servers
 from slot.config import HEALTH_SERVICE_NAME, Settings, env_name
 from slot.models import EMBEDDED, converted_dir
 
@@ -83,6 +83,7 @@ def served(rendered: dict[str, Rendered], tmp_path_factory: pytest.TempPathFacto
     env[env_name("host")] = "127.0.0.1"
     env[env_name("port")] = str(_free_port())
     env[env_name("metrics_port")] = str(_free_port())
+    env[env_name("http_port")] = str(_free_port())
     env[env_name("threads")] = str(min(int(env[env_name("threads")]), os.cpu_count() or 1))
     settings = Settings.from_env({k: v for k, v in env.items() if k.startswith("SLOT_")})
     model_dir = converted_dir(EMBEDDED[settings.base_model], settings.home_path)
@@ -135,6 +136,16 @@ def test_metrics_port_serves_prometheus_text(served: Served) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{served.settings.metrics_port}/metrics", timeout=10) as reply:
         assert reply.status == 200
         assert b"# TYPE" in reply.read()
+
+
+def test_http_port_is_ready_and_lists_the_models(served: Served) -> None:
+    """The manifest's http port (the Service's `http`) serves the OpenAI-compatible API and its probes."""
+    assert served.settings.http_port and named_port(served.container, "http")
+    base = f"http://127.0.0.1:{served.settings.http_port}"
+    with urllib.request.urlopen(f"{base}/readyz", timeout=10) as reply:
+        assert reply.status == 200 and json.loads(reply.read()) == {"status": "ready"}
+    with urllib.request.urlopen(f"{base}/v1/models", timeout=10) as reply:
+        assert "slot" in [model["id"] for model in json.loads(reply.read())["data"]]
 
 
 def test_sidecar_agent_command_structures_through_slot(served: Served, rendered: dict[str, Rendered]) -> None:

@@ -165,6 +165,20 @@ def test_overload_is_resource_exhausted(settings, structurer):
         busy.stop()
 
 
+JSON_REPLY = ("Here is the venue:\n```json\n{'name': 'The Punter', 'area': 'city centre', 'near': 'Café Sicilia',}\n```")
+
+
+def test_parse_first_option_answers_from_json_in_the_text(server):
+    with SlotClient(server.target) as client:
+        fast = client.structure(JSON_REPLY, RESTAURANT, parse_first=True)
+        decoded = client.structure(JSON_REPLY, RESTAURANT, parse_first=False)
+        events = list(client.structure_stream(JSON_REPLY, RESTAURANT, parse_first=True))
+    assert fast.path == "parse" and fast.valid and fast.usage["completion_tokens"] == 0
+    assert fast.json == {"name": "The Punter", "area": "city centre", "near": "Café Sicilia"}
+    assert decoded.path == "model" and decoded.usage["completion_tokens"] > 0
+    assert events[0] == fast.output and events[-1].path == "parse"
+
+
 def test_raw_stub_unary_with_unconstrained_option(server):
     with grpc.insecure_channel(server.target) as channel:
         stub = slot_pb2_grpc.SlotStub(channel)
