@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-embedded.txt | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: install install-vllm tools run demo test test-vllm test-all test-slow bench clean proto
+.PHONY: install install-vllm tools run demo docs test test-vllm test-all test-slow bench clean proto
 
 TOOLS_STAMP := .tools/.installed-$(shell cat requirements-tools.txt 2>/dev/null | sha1sum | cut -c1-12)
 
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml requirements-embedded.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[serve,train,dev]'
+	$(BIN)/pip install -q -e '.[serve,train,dev,docs]'
 	$(BIN)/pip install -q --no-deps -r requirements-embedded.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -58,6 +58,10 @@ run: install
 demo: install
 	$(BIN)/slot structure --schema slot/samples/restaurant.schema.json < slot/samples/restaurant.txt
 
+# The documentation site into site/ (tests/test_docs.py builds it with --strict in `make test`).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 test: install tools
 	$(BIN)/slot model prepare
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -74,4 +78,4 @@ proto: install
 	$(BIN)/python -m slot.server.protogen
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache site

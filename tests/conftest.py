@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import os
@@ -12,18 +13,27 @@ from typing import Any, Callable
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-E2E = SHARED / "data" / "e2e" / "e2e_dev_slot.jsonl"
-SUITE = SHARED / "data" / "json-schema-test-suite"
+DATA = ROOT / "tests" / "data"
+"""The data the tests read, vendored with its licenses (tests/data/README.md): nothing outside the repository."""
+E2E = DATA / "e2e" / "e2e_dev_slot.jsonl.gz"
+SUITE = DATA / "json-schema-test-suite"
+SNIPS = DATA / "snips"
 
 
 @pytest.fixture(scope="session")
 def e2e_rows() -> list[dict[str, Any]]:
-    """The shared E2E dev rows (skips, loudly, only where shared/ is absent)."""
-    if not E2E.is_file():
-        pytest.fail(f"shared data missing: {E2E}")
-    with open(E2E, encoding="utf-8") as handle:
+    """The E2E dev rows (all 4,672 of them)."""
+    with gzip.open(E2E, "rt", encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]
+
+
+@pytest.fixture(scope="session")
+def e2e_file(tmp_path_factory) -> Path:
+    """The E2E dev rows as a plain JSONL file, for code that reads a path (the benchmarks' row pickers)."""
+    path = tmp_path_factory.mktemp("e2e") / "e2e_dev_slot.jsonl"
+    with gzip.open(E2E, "rb") as source:
+        path.write_bytes(source.read())
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ def bench(benchmark_module):
     return benchmark_module("bench_decoding")
 
 
-def test_rows(bench, tmp_path, synthetic_rows):
-    e2e = bench.e2e_rows(3, step=23)
+def test_rows(bench, tmp_path, synthetic_rows, e2e_file):
+    e2e = bench.e2e_rows(3, step=23, path=e2e_file)
     assert [r.id for r in e2e] == ["e2e_dev_0", "e2e_dev_23", "e2e_dev_46"]
     folder = tmp_path / "synth"
     folder.mkdir()
@@ -32,10 +32,10 @@ def test_rows(bench, tmp_path, synthetic_rows):
     assert {r.id for r in picked} <= nested
 
 
-def test_core_on_two_rows(bench, settings, synthetic_rows, base_structurer):
+def test_core_on_two_rows(bench, settings, synthetic_rows, base_structurer, e2e_file):
     synth = next(r for r in synthetic_rows if r["meta"]["complexity"] in bench.NESTED
                  and bench.close_objects(r["json_schema"]) != r["json_schema"])  # one that has open objects
-    rows = bench.e2e_rows(1) + [bench.Row(synth["id"], "synthetic", synth["input_text"], synth["json_schema"])]
+    rows = bench.e2e_rows(1, path=e2e_file) + [bench.Row(synth["id"], "synthetic", synth["input_text"], synth["json_schema"])]
     # cold (no prefix cache) and warm engines; bf16 left out to keep the test short
     cold = bench.load_structurers(settings.home, which=("cold",))["cold"]
     structurers = {"cold": cold, "warm": base_structurer, "warm_nospec": base_structurer}

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 from referencing.exceptions import Unresolvable
 
 from slot.closed_objects import close_objects
+from tests.conftest import SUITE as SUITE_ROOT
 
-SUITE = Path(__file__).resolve().parents[2] / "shared" / "data" / "json-schema-test-suite" / "tests" / "draft2020-12"
+SUITE = SUITE_ROOT / "tests" / "draft2020-12"
 
 ADDRESS = {"type": "object", "properties": {"city": {"type": "string"}}}
 

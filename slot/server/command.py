@@ -1,4 +1,4 @@
-"""``slot serve``: run the gRPC service (the README's run command)."""
+"""``slot serve``: run the gRPC service (the README's `make run`)."""
 
 from __future__ import annotations
 

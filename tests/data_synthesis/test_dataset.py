@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from data_synthesis.filters import Deduper, text_signature
 from data_synthesis.merge import merge
 from data_synthesis.pipeline import GenConfig, generate
+from tests.conftest import E2E
 
 from .helpers import SPLIT_FILES, all_records, read_split, run_cli
 
@@ -134,13 +136,10 @@ def test_cli_generate_and_external_schemas(tmp_path):
 
 
 def test_convert_e2e(tmp_path):
-    src = Path("/work/shared/data/e2e/e2e_dev_slot.jsonl")
-    lines = src.read_text(encoding="utf-8").splitlines()[:300] if src.is_file() else [
-        json.dumps({"id": f"e{i}", "input_text": f"Venue {i} is in the riverside area.",
-                    "json_schema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
-                    "gold": {"name": f"Venue {i}"}, "mr": f"name[Venue {i}]"}) for i in range(300)]
+    with gzip.open(E2E, "rt", encoding="utf-8") as handle:
+        lines = [line for line, _ in zip(handle, range(300))]
     inp = tmp_path / "e2e.jsonl"
-    inp.write_text("\n".join(lines) + "\n")
+    inp.write_text("".join(lines))
     p = run_cli("convert-e2e", "--input", str(inp), "--out", str(tmp_path / "e2e"))
     assert p.returncode == 0, p.stderr
     recs = [r for name in SPLIT_FILES for r in read_split(tmp_path / "e2e", name)]

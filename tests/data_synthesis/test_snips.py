@@ -13,13 +13,10 @@ from jsonschema import Draft202012Validator
 
 from data_synthesis.snips import (FLAG_SLOTS, INTEGER_SLOTS, convert_dir, convert_file, intent_files, intent_schema,
                                   number_value, pick_per_intent, read_requests, slot_types)
+from tests.conftest import SNIPS
 from tests.data_synthesis.helpers import run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
-SNIPS = SHARED / "data" / "snips"
-
-# The slot names per intent listed in ../shared/data/snips/README.md.
+# The slot names per intent listed in tests/data/snips/README.md (the validate files hold them all).
 README_SLOTS = {
     "AddToPlaylist": "artist entity_name music_item playlist playlist_owner",
     "BookRestaurant": "city country cuisine facility party_size_description party_size_number poi restaurant_name "
@@ -36,8 +33,6 @@ README_SLOTS = {
 
 @pytest.fixture(scope="module")
 def validate_rows() -> list[dict[str, Any]]:
-    if not SNIPS.is_dir():
-        pytest.fail(f"shared data missing: {SNIPS}")
     by_intent, summary = convert_dir(SNIPS, "validate")
     assert not any(summary.skipped.values())
     return [row for rows in by_intent.values() for row in rows]

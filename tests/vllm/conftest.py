@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 ROWS = 8
-"""E2E rows compared between the engines: every 577th row of the shared dev file (all schemas vary)."""
+"""E2E rows compared between the engines: every 577th row of the E2E dev file (all schemas vary)."""
 
 MAX_TOKENS = 160
 
