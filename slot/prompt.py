@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from slot.target import target_text
+
+__all__ = ["Prompt", "PromptTokens", "SYSTEM", "Tokenizer", "answer_end_id", "encode", "head_ids", "render",
+           "schema_prompt_tokens", "stop_ids", "target_text", "user_message"]
+
 SYSTEM = (
     "You convert text into JSON. Output one JSON value that is valid against the given JSON Schema. "
     "Copy values from the text exactly as written; use null or leave out optional fields the text does not "
@@ -127,41 +132,8 @@ def head_ids(tokenizer: Tokenizer) -> list[int]:
     return first[:size]
 
 
-def target_text(value: Any, schema: Any) -> str:
-    """The exact JSON text the model is trained to write and the grammar allows: compact separators,
-    object keys in the order the schema declares them (the grammar enforces that order), others after."""
-    import json
-
-    return json.dumps(_order_like(value, schema, schema), ensure_ascii=False, separators=(",", ":"))
-
-
-def _order_like(value: Any, node: Any, root: Any, _depth: int = 0) -> Any:
-    node = _deref(node, root)
-    if isinstance(value, dict):
-        declared = list(node.get("properties", {})) if isinstance(node, dict) else []
-        for option in (node.get("anyOf", []) + node.get("oneOf", []) + node.get("allOf", [])) if isinstance(node, dict) else []:
-            option = _deref(option, root)
-            if isinstance(option, dict):
-                declared += [k for k in option.get("properties", {}) if k not in declared]
-        keys = [k for k in declared if k in value] + [k for k in value if k not in declared]
-        props = node.get("properties", {}) if isinstance(node, dict) else {}
-        return {k: _order_like(value[k], props.get(k, {}), root, _depth + 1) for k in keys}
-    if isinstance(value, list):
-        items = node.get("items", {}) if isinstance(node, dict) else {}
-        prefix = node.get("prefixItems", []) if isinstance(node, dict) else []
-        return [_order_like(v, prefix[i] if i < len(prefix) else items, root, _depth + 1) for i, v in enumerate(value)]
-    return value
-
-
-def _deref(node: Any, root: Any) -> Any:
-    """Follow a chain of local ``$ref`` (at most 32); ``{}`` where one points nowhere."""
-    from slot.leaves import resolve_ref
-
-    for _ in range(32):
-        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#")):
-            return node
-        try:
-            node = resolve_ref(root, node["$ref"])
-        except LookupError:
-            return {}
-    return node
+def schema_prompt_tokens(tokenizer: Tokenizer, schema_text: str) -> int:
+    """Tokens the prompt of a schema takes with an empty text: what the schema alone costs of max_prompt_tokens
+    (ValidateSchema refuses a schema that leaves no room for any text, as Structure would)."""
+    tokens = encode(tokenizer, render(tokenizer, schema_text, ""))
+    return len(tokens.prefix) + len(tokens.suffix)

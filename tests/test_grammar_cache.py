@@ -53,3 +53,45 @@ def test_abandoned_compiles_neither_starve_new_ones_nor_grow_without_bound(struc
     assert cache.get(_trivial("fresh"), "llguidance")[1]  # cache hits need no compile capacity
     assert _wait_until(lambda: cache.abandoned == 0, 120)  # each abandoned thread gives its place back
     assert not cache.get(_trivial("refused"), "llguidance")[1]
+
+
+# A pattern under maxLength: llguidance's lexer runs out of fuel ("too many expressions constructed") once a string
+# starts with 'a' (a request the model may or may not write), while strings starting with 'b' are cheap.
+FUEL_HUNGRY = {"type": "string", "pattern": "^(b[a-z ]*|a.*a.{12})$", "maxLength": 400}
+
+
+def _feed(matcher, ids: list[int]) -> bool:
+    """Feed tokens one at a time, computing the mask before each as decoding does; False once the grammar refuses."""
+    for token in ids:
+        if not matcher.allows(token) or not matcher.consume([token]):
+            return False
+    return matcher.is_accepting()
+
+
+def test_a_matcher_that_breaks_leaves_the_other_matchers_of_its_grammar_working(structurer):
+    """llguidance's deep_copy shares the lexer between copies: one copy's lexer error used to break every other
+    matcher of the cached grammar, those already running and all later ones (issue 27)."""
+    engine = structurer.engine
+    cache = GrammarCache(engine.tokenizer, engine.vocab_size)
+    grammar, _ = cache.get(load_schema(FUEL_HUNGRY), "llguidance")
+    encode = lambda text: engine.tokenizer.encode(text, add_special_tokens=False)  # noqa: E731
+    benign, hostile = encode('"bcd def"'), encode('"' + "a" * 40 + '"')
+    running = grammar.matcher()
+    assert running.consume(benign[:1])
+    broken = grammar.matcher()
+    assert not _feed(broken, hostile)
+    assert "too many expressions constructed" in broken.error
+    assert _feed(running, benign[1:]) and not running.error  # a request already running is unaffected
+    later, hit = cache.get(load_schema(FUEL_HUNGRY), "llguidance")
+    assert hit and later is grammar
+    assert _feed(later.matcher(), benign)  # and so is every later one
+
+
+def test_a_matcher_error_fails_its_own_request_with_the_engines_message(structurer):
+    """A matcher that broke mid-output ends its request with finish_reason 'error' and the engine's message (it
+    used to read as 'stop', the grammar's stopped state), and the schema keeps serving other requests."""
+    always_breaks = {"type": "string", "pattern": "^.*a.{30}$", "maxLength": 400}  # fails right after the quote
+    result = structurer.structure("Ada Lovelace", always_breaks, max_tokens=8)
+    assert result.finish_reason == "error" and not result.valid
+    assert "too many expressions constructed" in result.errors[0]
+    assert structurer.structure("Ada Lovelace", {"type": "string", "maxLength": 20}, max_tokens=12).valid

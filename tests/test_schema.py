@@ -132,3 +132,15 @@ def test_bounded_patterns_keep_their_meaning():
 def test_a_pattern_the_checker_cannot_compile_is_refused():
     with pytest.raises(UnsupportedSchemaError, match="pattern"):
         load_schema({"type": "string", "pattern": "(unclosed"})
+
+
+@pytest.mark.parametrize("draft", ["http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-07/schema#",
+                                   "https://json-schema.org/draft/2020-12/schema"])
+@pytest.mark.parametrize("name, bad, good", [("iri", "not an iri", "https://example.com/ü"),
+                                             ("uuid", "1234", "2c7b6d3e-9f1a-4c8e-8f2b-3a1d5e6f7a8b"),
+                                             ("date", "2024-13-40", "2024-05-01")])
+def test_post_validation_checks_formats_alike_whatever_the_draft(draft, name, bad, good):
+    """The draft-04 checker knows no iri, uuid or date: a non-IRI used to pass while `format` was reported
+    checked (issue 27). Every draft is checked with the newest checker."""
+    schema = load_schema({"$schema": draft, "type": "string", "format": name})
+    assert schema.errors(bad) and not schema.errors(good)

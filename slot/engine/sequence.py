@@ -65,6 +65,8 @@ class Sequence:
         if request.is_cancelled is not None and request.is_cancelled():
             self.engine.cancelled_generations += 1
             return self._stop("cancelled")
+        if matcher is not None and matcher.error:
+            return self._broken()
         if matcher is not None and matcher.is_stopped():
             return self._stop("stop")
         if self._decided is not None:
@@ -74,13 +76,17 @@ class Sequence:
         else:
             token = self.engine._choose(self.logits, matcher, greedy=False, temperature=request.temperature,
                                         generator=self.generator, context=output)
+        if matcher is not None and matcher.error:  # it broke while computing the mask: its choice means nothing
+            return self._broken()
         if token is None:
             return self._stop("error", "the grammar allows no token here")
         if token in self.engine.eos_ids:
             return self._stop("stop")
         if matcher is not None and not matcher.consume([token]):
-            return self._stop("error", "the grammar rejected the chosen token")
+            return self._broken() if matcher.error else self._stop("error", "the grammar rejected the chosen token")
         output.append(token)
+        if matcher is not None and matcher.error:
+            return self._broken()
         if len(output) >= request.max_tokens or (matcher is not None and matcher.is_stopped()):
             return self._stop("stop" if matcher is not None and matcher.is_stopped() else "length")
         self._make_draft(draft_limit)
@@ -141,7 +147,7 @@ class Sequence:
     def result(self) -> Generation:
         """The finished generation (text, finish reason, usage, timings)."""
         finish = self.finish or "length"
-        if finish == "length" and self.matcher is not None and self.matcher.is_stopped():
+        if finish == "length" and self.matcher is not None and self.matcher.is_stopped() and not self.matcher.error:
             finish = "stop"
         text = self.engine.tokenizer.decode(self.output, skip_special_tokens=True)
         on_delta = self.request.on_delta
@@ -157,6 +163,12 @@ class Sequence:
     def _stop(self, finish: str, error: str = "") -> None:
         self.finish, self.error = finish, error
         return None
+
+    def _broken(self) -> None:
+        """End the request whose matcher broke (an engine limit hit mid-output): an error of this request only,
+        since every request has a matcher of its own (``slot.grammar.base.CompiledGrammar.matcher``)."""
+        assert self.matcher is not None
+        return self._stop("error", f"the grammar engine failed on this output: {self.matcher.error}")
 
 
 def cancelled_before_start(request: GenerationRequest) -> Generation:

@@ -268,9 +268,9 @@ class VllmEngine(Engine):
             return StructuredOutputsParams(regex=build_regex_from_schema(json.dumps(schema), r""))
         if self.grammar_backend == "llguidance" and isinstance(schema, dict):
             # the same llguidance options as slot.grammar.llguidance: compact, and lenient where the Structurer
-            # found keywords the grammar cannot hold (they are checked after decoding)
+            # found keywords the grammar cannot hold (checked after decoding, or format annotations no one checks)
             options: dict[str, Any] = {"whitespace_flexible": False}
-            if request.grammar.post_checked:
+            if request.grammar.relaxed:
                 options["lenient"] = True
             schema = {**schema, "x-guidance": options}
         return StructuredOutputsParams(json=schema, disable_any_whitespace=True)

@@ -54,6 +54,12 @@ class Matcher(abc.ABC):
     def is_accepting(self) -> bool:
         """True when the text so far is a complete sentence of the grammar."""
 
+    @property
+    def error(self) -> str:
+        """Why the matcher broke (e.g. a resource limit of the engine hit mid-output); empty while it works. A broken
+        matcher allows nothing but the end, so decoding must end its request with this error, not as a stop."""
+        return ""
+
 
 @dataclass
 class CompiledGrammar(abc.ABC):
@@ -64,6 +70,15 @@ class CompiledGrammar(abc.ABC):
     compile_ms: float
     post_checked: list[str] = field(default_factory=list)
     """Schema keywords the grammar does not enforce; they are checked after decoding instead."""
+    unchecked: list[str] = field(default_factory=list)
+    """What neither the grammar nor post-validation enforces: ``format:NAME`` for format names no checker knows
+    (annotations, as JSON Schema treats unknown formats)."""
+
+    @property
+    def relaxed(self) -> bool:
+        """Whether the grammar leaves keywords out (post-checked or unchecked): engines that compile the schema
+        themselves (vLLM) must then compile it leniently too."""
+        return bool(self.post_checked or self.unchecked)
 
     @abc.abstractmethod
     def matcher(self) -> Matcher:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from slot.closed_objects import close_objects
 from slot.errors import InvalidRequestError, OverloadedError, UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar
+from slot.grammar.refusals import refusal
 from slot.schema import Schema
 
 BACKENDS = {
@@ -83,11 +84,12 @@ class GrammarCache:
                 self.hits += 1
                 return found, True
         compiler = self.backend(backend)
-        future = self._start(compiler.compile, self.document(schema), schema.hash)
+        document = self.document(schema)
+        future = self._start(compiler.compile, document, schema.hash)
         try:
             compiled = future.result(timeout=self._timeout)
         except (ValueError, TypeError, RuntimeError, OverflowError) as exc:  # a backend's own parse error
-            raise UnsupportedSchemaError(f"the {backend} grammar engine cannot compile this schema: {exc}") from None
+            raise refusal(backend, str(exc), document) from None
         except concurrent.futures.TimeoutError:
             self._abandon(future)
             raise UnsupportedSchemaError(f"compiling the schema took longer than {self._timeout:g} s; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,13 +12,19 @@ import llguidance
 import llguidance.hf
 import numpy as np
 
-from slot.errors import UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar, Matcher, bitmask_allows, unpack_bitmask
+from slot.grammar.refusals import keywords_of, refusal
+from slot.schema import FORMAT_CHECKER
 
 POST_CHECKED = {"uniqueItems", "dependentRequired", "contains", "minContains", "maxContains", "propertyNames", "format"}
-"""Keywords llguidance cannot enforce that jsonschema checks after decoding (the result says valid=false)."""
+"""Keywords llguidance cannot enforce that jsonschema checks after decoding (the result says valid=false).
+
+Only a strict compile whose error names nothing else is retried leniently; the lenient compile may then relax
+other keywords too (``oneOf`` as ``anyOf``, ``not``, ``if``/``then``/``else``, ``dependencies``...), which its
+warnings name: each is listed as post-checked as well (post-validation checks the whole schema)."""
 
 _OPTIONS = {"whitespace_flexible": False}
+_UNKNOWN_FORMAT = re.compile(r"Unknown format: (.+)")
 
 
 class LLGuidanceMatcher(Matcher):
@@ -63,7 +70,8 @@ class LLGuidanceMatcher(Matcher):
 
     @property
     def error(self) -> str:
-        return self._m.get_error()
+        """The first line of llguidance's error (the rest dumps the parser state, output included)."""
+        return self._m.get_error().split("\n", 1)[0].strip() if self._m.is_error() else ""
 
 
 @dataclass
@@ -72,16 +80,18 @@ class LLGuidanceGrammar(CompiledGrammar):
     tokenizer: Any = None
     vocab_size: int = 0
 
-    _pristine: Any = field(default=None, init=False, repr=False, compare=False)
+    _spare: Any = field(default=None, repr=False, compare=False)
+    """The matcher the compile built (to check that one can be built); the first request gets it."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def matcher(self) -> Matcher:
-        """A copy of one pristine matcher per grammar: deep_copy is cheaper than building the parser again."""
+        """A matcher with a parser and lexer of its own. Copies (``deep_copy``) would be cheaper (3 us instead of
+        ~1-10 ms) but share the lexer: one request whose string exhausts the lexer's fuel ("too many expressions
+        constructed") would break every other matcher of the grammar, running or later."""
         with self._lock:
-            if self._pristine is None:
-                self._pristine = llguidance.LLMatcher(self.tokenizer, self.grammar, log_level=0)
-            fresh = self._pristine.deep_copy()
-        return LLGuidanceMatcher(fresh, self.vocab_size)
+            spare, self._spare = self._spare, None
+        return LLGuidanceMatcher(spare or llguidance.LLMatcher(self.tokenizer, self.grammar, log_level=0),
+                                 self.vocab_size)
 
 
 class LLGuidanceBackend:
@@ -95,41 +105,61 @@ class LLGuidanceBackend:
 
     def compile(self, schema: dict[str, Any] | bool, schema_hash: str) -> CompiledGrammar:
         started = time.perf_counter()
-        try:
-            grammar = llguidance.LLMatcher.grammar_from_json_schema(schema, defaults=dict(_OPTIONS))
-        except (ValueError, TypeError, RuntimeError) as exc:
-            raise UnsupportedSchemaError(f"the grammar engine cannot compile this schema: {exc}") from None
-        is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, self.tokenizer)
-        post_checked: list[str] = []
+        grammar, is_error, messages = self._grammar(schema, lenient=False)
         if is_error:
-            unimplemented = _unimplemented(messages)
-            if not unimplemented or not unimplemented <= POST_CHECKED:
-                raise UnsupportedSchemaError(f"the grammar engine cannot enforce this schema: {'; '.join(messages)}",
-                                             keyword=",".join(sorted(unimplemented - POST_CHECKED)))
-            grammar = llguidance.LLMatcher.grammar_from_json_schema(schema, defaults=dict(_OPTIONS),
-                                                                    overrides={"lenient": True})
-            is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, self.tokenizer)
+            first = Relaxation.of(messages, schema)
+            if not first.keywords or not first.keywords <= POST_CHECKED or first.unknown:
+                raise refusal(self.name, "; ".join(messages), schema)
+            grammar, is_error, messages = self._grammar(schema, lenient=True)
             if is_error:
-                raise UnsupportedSchemaError(f"the grammar engine cannot enforce this schema: {'; '.join(messages)}")
-            post_checked = sorted(unimplemented)
+                raise refusal(self.name, "; ".join(messages), schema)
+        relaxed = Relaxation.of(messages, schema)  # the warnings of the compile that served: all it left out
+        if relaxed.unknown:  # a relaxation no rule names: refused rather than left unsaid
+            raise refusal(self.name, "; ".join(relaxed.unknown), schema)
+        spare = llguidance.LLMatcher(self.tokenizer, grammar, log_level=0)
+        if spare.is_error():
+            raise refusal(self.name, spare.get_error().split("\n", 1)[0], schema)
+        checked, unchecked = relaxed.formats()
+        post_checked = sorted((relaxed.keywords - {"format"}) | ({"format"} if checked else set()))
         return LLGuidanceGrammar(backend=self.name, schema_hash=schema_hash,
                                  compile_ms=(time.perf_counter() - started) * 1000, post_checked=post_checked,
-                                 grammar=grammar, tokenizer=self.tokenizer, vocab_size=self.vocab_size)
+                                 unchecked=[f"format:{name}" for name in unchecked], grammar=grammar,
+                                 tokenizer=self.tokenizer, vocab_size=self.vocab_size, _spare=spare)
+
+    def _grammar(self, schema: dict[str, Any] | bool, *, lenient: bool) -> tuple[str, bool, list[str]]:
+        """The grammar of a schema, whether validating it failed, and the error or warnings."""
+        try:
+            grammar = llguidance.LLMatcher.grammar_from_json_schema(
+                schema, defaults=dict(_OPTIONS), overrides={"lenient": True} if lenient else None)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise refusal(self.name, str(exc), schema) from None
+        is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, self.tokenizer)
+        return grammar, is_error, list(messages)
 
 
-def _unimplemented(messages: list[str]) -> set[str]:
-    import json
+@dataclass
+class Relaxation:
+    """What llguidance's messages say the grammar leaves out: keywords, format names, and messages no rule knows."""
 
-    keys: set[str] = set()
-    for message in messages:
-        marker = "Unimplemented keys: "
-        if marker in message:
-            try:
-                keys.update(json.loads(message.split(marker, 1)[1].strip()))
-            except ValueError:
-                return set()
-        elif message.startswith("Unknown format: "):
-            keys.add("format")  # an unknown format is an annotation: jsonschema checks known ones after decoding
-        else:
-            return set()
-    return keys
+    keywords: set[str] = field(default_factory=set)
+    format_names: set[str] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, messages: list[str], schema: Any) -> "Relaxation":
+        relaxation = cls()
+        for message in messages:
+            named = keywords_of(message, schema)
+            if not named:
+                relaxation.unknown.append(message)
+            relaxation.keywords.update(named)
+            found = _UNKNOWN_FORMAT.search(message)
+            if found:
+                relaxation.format_names.add(found.group(1).strip())
+        return relaxation
+
+    def formats(self) -> tuple[list[str], list[str]]:
+        """The formats the grammar leaves out, split into those post-validation checks (jsonschema knows them)
+        and the rest: names no checker knows are annotations, neither enforced nor checked."""
+        known = set(FORMAT_CHECKER.checkers)
+        return sorted(self.format_names & known), sorted(self.format_names - known)

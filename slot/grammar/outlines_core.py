@@ -11,8 +11,8 @@ import numpy as np
 from outlines_core import Guide, Index, Vocabulary
 from outlines_core.json_schema import build_regex_from_schema
 
-from slot.errors import UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar, Matcher
+from slot.grammar.refusals import refusal
 
 
 class OutlinesCoreMatcher(Matcher):
@@ -86,7 +86,7 @@ class OutlinesCoreBackend:
             regex = build_regex_from_schema(json.dumps(schema), r"")
             index = Index(regex, self.vocabulary)
         except (ValueError, RuntimeError, TypeError) as exc:
-            raise UnsupportedSchemaError(f"outlines_core cannot compile this schema: {exc}") from None
+            raise refusal(self.name, str(exc), schema) from None
         return OutlinesCoreGrammar(backend=self.name, schema_hash=schema_hash,
                                    compile_ms=(time.perf_counter() - started) * 1000, index=index,
                                    vocab_size=self.vocab_size, eos=self.eos)

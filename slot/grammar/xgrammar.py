@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import xgrammar as xgr
 
-from slot.errors import UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar, Matcher, unpack_bitmask
+from slot.grammar.refusals import refusal
 
 
 class XGrammarMatcher(Matcher):
@@ -86,7 +86,7 @@ class XGrammarBackend:
             compiled = self.compiler.compile_json_schema(json.dumps(schema), any_whitespace=False,
                                                          separators=(",", ":"), strict_mode=False)
         except (RuntimeError, ValueError) as exc:
-            raise UnsupportedSchemaError(f"xgrammar cannot compile this schema: {exc}") from None
+            raise refusal(self.name, str(exc), schema) from None
         return XGrammarGrammar(backend=self.name, schema_hash=schema_hash,
                                compile_ms=(time.perf_counter() - started) * 1000, compiled=compiled,
                                tokenizer=self.tokenizer, vocab_size=self.vocab_size)

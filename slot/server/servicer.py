@@ -19,6 +19,7 @@ import grpc
 
 from slot import __version__
 from slot.errors import InvalidRequestError, SlotError
+from slot.prompt import schema_prompt_tokens
 from slot.server.state import ServerState, StructureCall, json_text
 from slot.server.status import internal_status, status_for
 from slot.structurer import BASE, StructureResult, Structurer
@@ -115,6 +116,9 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         structurer = self.state.ready_structurer()
         schema = structurer.load_schema(request.json_schema)
         backend = self._backend(request.grammar_backend)
+        # issue 27: a schema whose prompt alone is over max_prompt_tokens is refused here, as Structure refuses it
+        await self.state.run(lambda: structurer.check_prompt(
+            schema_prompt_tokens(structurer.engine.tokenizer, schema.canonical), 0))
         compiled, hit = await self.state.run(functools.partial(structurer.compile, schema, backend))
         self.state.metrics.grammar_cache.labels("hit" if hit else "miss").inc()
         return slot_pb2.ValidateSchemaResponse(schema_hash=schema.hash, post_checked_keywords=compiled.post_checked,
