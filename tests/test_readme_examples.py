@@ -53,7 +53,6 @@ def test_the_sdk_example_answer(structurer) -> None:
 @pytest.mark.parametrize(("text", "food"), [
     ("The Silver Spoon serves Italian food.", "Italian"),
     ("The Silver Spoon serves Thai food.", "Thai"),
-    ("Zorvak House is a noodle bar by the harbour serving Peruvian food.", "Peruvian"),
 ])
 def test_the_issue_examples_copy_the_food_the_text_says(structurer, text: str, food: str) -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string"}, "food": {"type": "string"}},
