@@ -107,6 +107,8 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="default",
+                        help="adapter of the 'default' systems: 'default' (the shipped one) or a directory")
     parser.add_argument("--candidate", type=Path, help="adapter directory of the 'candidate' systems")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=FILE",
                         help="another split from a JSONL file of rows (repeatable)")
@@ -142,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     if any(SYSTEMS[s][0] == "candidate" for s in systems) and not args.candidate:
         parser.error("the candidate systems need --candidate DIR")
     extra_adapters = f"candidate={args.candidate}" if args.candidate else ""
-    structurer = Structurer.from_settings(Settings.from_env(threads=args.threads, max_tokens=args.max_tokens,
+    structurer = Structurer.from_settings(Settings.from_env(adapter=args.baseline, threads=args.threads,
+                                                             max_tokens=args.max_tokens,
                                                              adapters=extra_adapters), progress=False)
-    results: dict[str, Any] = {"machine": machine(), "candidate": str(args.candidate or ""), "limit": args.limit,
+    results: dict[str, Any] = {"machine": machine(), "baseline": args.baseline,
+                               "candidate": str(args.candidate or ""), "limit": args.limit,
                                "systems": {s: SYSTEMS[s] for s in systems}, "splits": {}}
     tables: list[str] = []
     for split, rows in splits.items():
