@@ -1,7 +1,8 @@
 """Faithfulness of an adapter (issue 25): does the model copy what the text says, or what it was trained on?
 
-One run, the same rows for every system (constrained decoding): the base model, the shipped adapter, a
-candidate adapter (``--candidate DIR``), each adapter also with the ``extract`` grounding policy:
+One run, the same rows for every system (constrained decoding): the base model, the shipped adapter and any
+adapter given with ``--adapter NAME=DIR`` (earlier or candidate stages), each also with the ``extract``
+grounding policy (``NAME+extract``):
 
 - ``e2e_val``: the E2E validation split (whole meaning representations never trained on; but the same file
   as the training rows, so the same narrow values: eatType always "coffee shop", food English/Chinese);
@@ -16,8 +17,8 @@ candidate adapter (``--candidate DIR``), each adapter also with the ``extract`` 
 It prints the paper's metrics per split and system, the follow rate (share of swapped values the output
 reproduces) per key, and latency p50 per split, and writes them with date, commit and machine to ``--out``.
 
-    .venv/bin/python benchmarks/bench_faithfulness.py --candidate /tmp/stageD --limit 100 \
-        --systems base,default,candidate,candidate+extract --out benchmarks/results/faithfulness_<date>.json
+    .venv/bin/python benchmarks/bench_faithfulness.py --adapter stageC=tests/data/adapters/stage_c --limit 100 \
+        --systems base,stageC,default,default+extract --out benchmarks/results/faithfulness_<date>.json
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ from slot.leaves import leaf_map  # noqa: E402
 from slot.eval.runner import evaluate  # noqa: E402
 from slot.train.split import split_by_group  # noqa: E402
 
-SYSTEMS = {"base": ("base", "keep"), "default": ("default", "keep"), "default+extract": ("default", "extract"),
-           "candidate": ("candidate", "keep"), "candidate+extract": ("candidate", "extract")}
-"""System name -> (adapter, grounding policy) of Structurer.structure; all constrained. ``default`` is the
-shipped adapter, ``candidate`` the one given with --candidate (a retrained adapter under test)."""
+def system_options(name: str) -> tuple[str, str]:
+    """System name -> (adapter, grounding policy): ``base``, ``default`` (the shipped adapter), or an adapter
+    given with ``--adapter NAME=DIR``, each optionally with ``+extract`` (the extract grounding policy)."""
+    adapter, _, policy = name.partition("+")
+    return adapter, policy or "keep"
 
 
 def _spread(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -107,9 +109,8 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="default",
-                        help="adapter of the 'default' systems: 'default' (the shipped one) or a directory")
-    parser.add_argument("--candidate", type=Path, help="adapter directory of the 'candidate' systems")
+    parser.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR",
+                        help="another adapter to compare, used by the systems NAME and NAME+extract (repeatable)")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=FILE",
                         help="another split from a JSONL file of rows (repeatable)")
     parser.add_argument("--e2e-file", type=Path, default=ROOT.parent / "shared/data/e2e/e2e_dev_slot.jsonl")
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-limit", type=int, help="rows per synthetic split (default: --limit)")
     parser.add_argument("--splits", default="", help="comma-separated subset of the four splits")
     parser.add_argument("--systems", default="base,default,default+extract",
-                        help=f"comma-separated, from {', '.join(SYSTEMS)}")
+                        help="comma-separated: base, default, NAME of an --adapter, each adapter also as +extract")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--out", type=Path, help="results JSON (a .md table is written beside it)")
@@ -139,17 +140,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown splits {sorted(unknown)}; choose from {', '.join(splits)}")
         splits = {name: splits[name] for name in wanted}
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    if set(systems) - SYSTEMS.keys():
-        parser.error(f"systems must be from {', '.join(SYSTEMS)}")
-    if any(SYSTEMS[s][0] == "candidate" for s in systems) and not args.candidate:
-        parser.error("the candidate systems need --candidate DIR")
-    extra_adapters = f"candidate={args.candidate}" if args.candidate else ""
-    structurer = Structurer.from_settings(Settings.from_env(adapter=args.baseline, threads=args.threads,
-                                                             max_tokens=args.max_tokens,
-                                                             adapters=extra_adapters), progress=False)
-    results: dict[str, Any] = {"machine": machine(), "baseline": args.baseline,
-                               "candidate": str(args.candidate or ""), "limit": args.limit,
-                               "systems": {s: SYSTEMS[s] for s in systems}, "splits": {}}
+    named = dict(item.partition("=")[::2] for item in args.adapter)
+    unknown = [s for s in systems if system_options(s)[0] not in {"base", "default", *named}
+               or system_options(s)[1] not in ("keep", "extract") or (s.startswith("base+"))]
+    if unknown:
+        parser.error(f"unknown systems {unknown}: use base, default or an --adapter NAME, adapters also as +extract")
+    structurer = Structurer.from_settings(Settings.from_env(threads=args.threads, max_tokens=args.max_tokens,
+                                                             adapters=",".join(args.adapter)), progress=False)
+    results: dict[str, Any] = {"machine": machine(), "adapters": named, "limit": args.limit,
+                               "synthetic_limit": synthetic_limit, "systems": systems, "splits": {}}
     tables: list[str] = []
     for split, rows in splits.items():
         outputs: dict[str, dict[str, str]] = {s: {} for s in systems}
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             for n, row in enumerate(rows, 1):
                 started = time.perf_counter()
                 try:
-                    adapter, policy = SYSTEMS[system]
+                    adapter, policy = system_options(system)
                     result = structurer.structure(row["input_text"], row["json_schema"], adapter=adapter,
                                                   grounding_policy=policy)
                     outputs[system][str(row["id"])] = result.output
@@ -183,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         head = (f"# Faithfulness benchmark\n\n{results['machine']['date']}, commit {results['machine']['commit']}, "
-                f"{results['machine']['cpu']} ({results['machine']['cores']} cores), candidate `{args.candidate}`, "
+                f"{results['machine']['cpu']} ({results['machine']['cores']} cores), adapters {named or 'shipped only'}, "
                 f"{args.threads} threads, metrics in percent.\n")
         args.out.with_suffix(".md").write_text(head + "".join(tables), encoding="utf-8")
         print(f"wrote {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--split", choices=("train", "validate", "both"), default="both")
     n.add_argument("--per-intent", type=int, default=0, help="N rows per intent, drawn with --seed (0: all)")
     n.add_argument("--seed", type=int, default=0)
+    n.add_argument("--intents", default="", help="comma-separated intents to keep (default: all)")
     return p
 
 
@@ -130,7 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "convert-snips":
         from data_synthesis.snips import write_snips
 
-        summary = write_snips(args.input_dir, args.out, split=args.split, per_intent=args.per_intent, seed=args.seed)
+        intents = [i.strip() for i in args.intents.split(",") if i.strip()]
+        summary = write_snips(args.input_dir, args.out, split=args.split, per_intent=args.per_intent, seed=args.seed,
+                              intents=intents)
         print(summary.line(args.out), file=sys.stderr)
         return 0
     from data_synthesis.merge import convert_e2e

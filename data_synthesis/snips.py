@@ -306,11 +306,17 @@ def pick_per_intent(rows: list[dict[str, Any]], n: int, rng: random.Random) -> l
 
 
 def write_snips(input_dir: str | Path, out: str | Path, split: str = "both", per_intent: int = 0,
-                seed: int = 0) -> Summary:
-    """Writes the rows of every intent (``per_intent`` of each when > 0, seeded) to a JSONL file."""
+                seed: int = 0, intents: list[str] | None = None) -> Summary:
+    """Writes the rows of every intent, or of ``intents`` only (``per_intent`` of each when > 0, seeded), to a
+    JSONL file; choosing intents keeps whole functions out of training, for evaluation on unseen functions."""
     if per_intent < 0:
         raise ConfigError(f"--per-intent must be >= 0 (0: all rows), got {per_intent}")
     by_intent, summary = convert_dir(input_dir, split)
+    if intents:
+        unknown = sorted(set(intents) - by_intent.keys())
+        if unknown:
+            raise ConfigError(f"unknown intents {unknown}; known: {', '.join(sorted(by_intent))}")
+        by_intent = {name: rows for name, rows in by_intent.items() if name in intents}
     rng = random.Random(seed)
     target = Path(out)
     try:

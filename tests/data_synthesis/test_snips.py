@@ -144,3 +144,15 @@ def test_cli_missing_input_dir_exits_2(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert res.stderr == f"error: input folder not found: {tmp_path / 'nope'}\n"
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_chosen_intents_only_and_unknown_intents_refused(tmp_path: Path) -> None:
+    from data_synthesis.external import ConfigError
+    from data_synthesis.snips import write_snips
+
+    out = tmp_path / "new_functions.jsonl"
+    summary = write_snips(SNIPS, out, split="validate", intents=["RateBook", "GetWeather"])
+    intents = {json.loads(line)["meta"]["intent"] for line in out.read_text(encoding="utf-8").splitlines()}
+    assert intents == {"RateBook", "GetWeather"} and set(summary.rows) == intents
+    with pytest.raises(ConfigError, match="unknown intents \\['Nope'\\]"):
+        write_snips(SNIPS, out, split="validate", intents=["Nope"])
