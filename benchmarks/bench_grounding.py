@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slot.grounding import ground  # noqa: E402
 from slot.grounding.text_index import tokenize  # noqa: E402
-from slot.leaves import iter_leaves, split_pointer  # noqa: E402
+from slot.leaves import iter_leaves, set_at, split_pointer  # noqa: E402
 
 E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "e2e_dev_slot.jsonl"
 Row = dict[str, Any]
@@ -47,16 +47,6 @@ Row = dict[str, Any]
 
 def _field(path: str) -> str:
     return "/".join("*" if t.isdigit() else t for t in split_pointer(path))
-
-
-def _set(doc: Any, path: str, value: Any) -> None:
-    tokens = split_pointer(path)
-    for t in tokens[:-1]:
-        doc = doc[int(t)] if isinstance(doc, list) else doc[t]
-    if isinstance(doc, list):
-        doc[int(tokens[-1])] = value
-    else:
-        doc[tokens[-1]] = value
 
 
 def _in_text(value: Any, text: str) -> bool:
@@ -130,13 +120,13 @@ def plant(rows: list[Row], *, seed: int, p_hall: float = 0.35, p_reformat: float
             path, value = leaves.pop()
             new = _hallucinate(value, row["input_text"], pools[_field(path)], rng)
             if new is not None:
-                _set(pred, path, new)
+                set_at(pred, path, new)
                 labels[path] = 1
         if leaves and rng.random() < p_reformat:
             path, value = leaves.pop()
             new = _reformat(value, row["input_text"], rng)
             if new is not None:
-                _set(pred, path, new)
+                set_at(pred, path, new)
                 reformatted.add(path)
         out.append((row, pred, labels, reformatted))
     return out

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from slot.grounding.schema_paths import subschemas_at
-from slot.leaves import iter_leaves, split_pointer
+from slot.leaves import iter_leaves, set_at, split_pointer
 
 __all__ = ["POOLS", "KINDS", "kind_of", "Swapper", "swap_row", "write_counterfactuals"]
 
@@ -228,18 +228,6 @@ class Swapper:
         raise RuntimeError(f"no fresh {kind} value left in pool {self.pool!r}")
 
 
-def _set(gold: Any, pointer: str, value: Any) -> Any:
-    tokens = split_pointer(pointer)
-    node = gold
-    for token in tokens[:-1]:
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    if isinstance(node, list):
-        node[int(tokens[-1])] = value
-    else:
-        node[tokens[-1]] = value
-    return gold
-
-
 def swap_row(row: Mapping[str, Any], swapper: Swapper, *, suffix: str = "cf") -> dict[str, Any] | None:
     """A counterfactual copy of ``row`` (new id ``<id>-<suffix>``), or None when no value can be swapped.
 
@@ -273,7 +261,7 @@ def swap_row(row: Mapping[str, Any], swapper: Swapper, *, suffix: str = "cf") ->
             taken.add(str(new).casefold())
             chosen[key] = (new, kind)
         new, kind = chosen[key]
-        _set(gold, pointer, new)
+        set_at(gold, pointer, new)
         swaps.append({"path": pointer, "old": value, "new": new, "kind": kind})
     if not swaps:
         return None

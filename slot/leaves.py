@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "resolve_ref", "iter_leaves", "leaf_map"]
+__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "field_path", "set_at", "resolve_ref",
+           "iter_leaves", "leaf_map"]
 
 
 def escape_token(token: str | int) -> str:
@@ -34,6 +35,23 @@ def split_pointer(pointer: str) -> list[str]:
     if not pointer.startswith("/"):
         raise ValueError(f"JSON Pointer must be empty or start with '/': {pointer!r}")
     return [unescape_token(t) for t in pointer[1:].split("/")]
+
+
+def field_path(pointer: str) -> str:
+    """The pointer with every list index written ``*``, so all items of a list report as one field."""
+    return "/".join("*" if token.isdigit() else token for token in pointer.split("/"))
+
+
+def set_at(document: Any, pointer: str, value: Any) -> None:
+    """Replace the value at ``pointer`` (which must exist, not the root) inside ``document``, in place."""
+    tokens = split_pointer(pointer)
+    node = document
+    for token in tokens[:-1]:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    if isinstance(node, list):
+        node[int(tokens[-1])] = value
+    else:
+        node[tokens[-1]] = value
 
 
 def resolve_ref(document: Any, ref: str) -> Any:

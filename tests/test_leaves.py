@@ -55,3 +55,13 @@ def test_resolve_ref_is_the_one_local_reference_resolver():
     for bad in ("#/$defs/missing", "#/$defs/list/2", "#anchor", "other.json#/a", "#/$defs/list/x"):
         with pytest.raises(LookupError):
             resolve_ref(doc, bad)
+
+
+def test_field_path_and_set_at():
+    from slot.leaves import field_path, set_at
+
+    assert field_path("/items/0/name") == "/items/*/name" and field_path("") == ""
+    doc = {"a": [{"b": 1}], "c~d": 2}
+    set_at(doc, "/a/0/b", 5)
+    set_at(doc, "/c~0d", 3)
+    assert doc == {"a": [{"b": 5}], "c~d": 3}

@@ -9,12 +9,11 @@ that learnt its training data's values writes ``old`` or something else. Reporte
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from slot.leaves import split_pointer
+from slot.leaves import field_path, split_pointer
 
 __all__ = ["same_value", "swap_key", "follow_rate", "has_swaps"]
 
@@ -32,7 +31,7 @@ def same_value(predicted: Any, expected: Any) -> bool:
 
 def swap_key(pointer: str) -> str:
     """The key a swap is reported under: its path with list indices replaced by ``*``."""
-    return re.sub(r"/\d+(?=/|$)", "/*", pointer) or "/"
+    return field_path(pointer) or "/"
 
 
 def has_swaps(rows: Iterable[Mapping[str, Any]]) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from slot.eval.metrics import RowScore
+from slot.leaves import field_path
 
 __all__ = ["ALL", "GroupSummary", "EvalReport", "summarise", "markdown_table", "follow_table", "write_report"]
 
@@ -86,10 +87,6 @@ def _group(system: str, source: str, scores: list[RowScore], missing: set[str]) 
     )
 
 
-def _field_name(path: str) -> str:
-    return "/".join("*" if t.isdigit() else t for t in path.split("/")) or "<root>"
-
-
 def summarise(scores: dict[str, list[RowScore]], missing: dict[str, set[str]] | None = None) -> EvalReport:
     """Group row scores per system and per source, plus an ``all`` group per system."""
     missing = missing or {}
@@ -105,7 +102,7 @@ def summarise(scores: dict[str, list[RowScore]], missing: dict[str, set[str]] | 
         hits: dict[str, list[bool]] = defaultdict(list)
         for s in rows:
             for path, ok in s.field_matches.items():
-                hits[_field_name(path)].append(ok)
+                hits[field_path(path) or "<root>"].append(ok)
         fields[system] = {name: _mean([float(x) for x in v]) for name, v in sorted(hits.items())}
     return EvalReport(systems=list(scores), sources=sources, summary=summary, field_exact_match=fields,
                       scores=scores)

@@ -7,23 +7,11 @@ from typing import Any, Literal
 
 from slot.grounding.result import Grounding, UngroundedValuesError
 from slot.grounding.schema_paths import allows_null
-from slot.leaves import split_pointer
+from slot.leaves import set_at
 
 __all__ = ["Policy", "apply_policy"]
 
 Policy = Literal["keep", "null", "fail"]
-
-
-def _set_at(doc: Any, pointer: str, value: Any) -> None:
-    tokens = split_pointer(pointer)
-    node = doc
-    for token in tokens[:-1]:
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    last = tokens[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
 
 
 def apply_policy(data: Any, grounding: Grounding, schema: dict[str, Any] | None,
@@ -47,5 +35,5 @@ def apply_policy(data: Any, grounding: Grounding, schema: dict[str, Any] | None,
         return data
     out = copy.deepcopy(data)
     for pointer in nullable:
-        _set_at(out, pointer, None)
+        set_at(out, pointer, None)
     return out
