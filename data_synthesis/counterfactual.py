@@ -11,7 +11,8 @@ Only string leaves the text writes verbatim (whole words, case-insensitive) and 
 digits are swapped; enums, consts, patterns and formats are left alone (the schema fixes them), and so
 are values the text paraphrases (E2E's "5 out of 5"). Each swapped leaf is recorded in
 ``meta.swapped`` as ``{path, old, new, kind}``; :func:`slot.eval.follow.follow_rate` scores outputs
-against them.
+against them. With ``open_share`` the train pool also builds venue kinds, cuisines and areas from common
+and invented words (never containing an eval-pool value), so no closed list stands in for reading.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from slot.grounding.schema_paths import subschemas_at
 from slot.leaves import iter_leaves, set_at, split_pointer
 
-__all__ = ["POOLS", "KINDS", "kind_of", "Swapper", "swap_row", "write_counterfactuals"]
+__all__ = ["POOLS", "KINDS", "kind_of", "eval_pool_values", "Swapper", "swap_row", "write_counterfactuals"]
 
 POOLS = ("train", "eval")
 """The two disjoint vocabularies: training augmentation and measurement."""
@@ -93,6 +94,38 @@ _NOUN = ("Kettle", "Lantern", "Anchor", "Fox", "Heron", "Barrel", "Spoon", "Comp
          "Pelican", "Thistle", "Ladle", "Badger", "Harp", "Crown", "Wheel", "Falcon", "Pear", "Bell")
 _PLACES = ("Hall", "Hotel", "Market", "Bridge", "Gallery", "Museum", "Station", "Park", "Theatre", "Tower",
            "Library", "Cinema", "Square", "Chapel", "Arms")
+
+
+_KIND_HEADS = ("bar", "house", "kitchen", "shop", "room", "hall", "lounge", "stand", "parlour", "cellar",
+               "joint", "counter", "garden", "club", "tavern", "canteen", "diner", "cafe")
+_AREA_HEADS = ("quarter", "side", "district", "end", "green", "park", "gate", "row", "heights", "fields",
+               "point", "bay", "hill", "cross", "square", "corner", "wharf", "common", "area", "village")
+_CUISINE_ENDS = ("ian", "ese", "ish", "i", "an", "ic")
+
+
+def _words() -> tuple[str, ...]:
+    """Common English words (Faker's lorem list, a dependency already): open values are built from them."""
+    from faker.providers.lorem.en_US import Provider
+
+    return tuple(w for w in Provider.word_list if len(w) >= 4 and w.isalpha())
+
+
+def _open_value(kind: str, rng: random.Random, words: tuple[str, ...]) -> str:
+    """A value of a curated kind outside its curated list: real words and invented ones in the kind's shape,
+    so training sees values no list could enumerate (the model must copy, not pick from a vocabulary)."""
+    word = rng.choice(words) if rng.random() < 0.7 else _invented_word(rng)
+    if kind == "venue_kind":
+        return rng.choice((f"{word} {rng.choice(_KIND_HEADS)}",) * 3 + (word, f"{rng.choice(words)} {word}"))
+    if kind == "area":
+        return rng.choice((f"{word} {rng.choice(_AREA_HEADS)}",) * 3 + (word, f"{rng.choice(words)} {word}"))
+    stem = _invented_word(rng).rstrip("aeiou") or "zan"
+    return rng.choice((f"{stem.capitalize()}{rng.choice(_CUISINE_ENDS)}", word.capitalize()))
+
+
+def eval_pool_values() -> frozenset[str]:
+    """The curated values of the eval pool, casefolded: a training mix drops any row whose gold holds one
+    (a synthetic row can carry, say, "vegan" on its own)."""
+    return frozenset(v.casefold() for values in _LISTS.values() for v in values["eval"])
 
 
 def _pool_of(value: str) -> str:
@@ -194,11 +227,18 @@ def _occurs(text: str, value: str) -> re.Pattern[str] | None:
 class Swapper:
     """Draws replacement values from one pool, never reusing a value within a row."""
 
-    def __init__(self, pool: str, seed: int = 0) -> None:
+    def __init__(self, pool: str, seed: int = 0, open_share: float = 0.0) -> None:
+        """``open_share``: the share of venue kinds, cuisines and areas drawn outside the curated lists
+        (built from common words and invented ones; training pool only, never an eval-pool value)."""
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        if open_share and pool != "train":
+            raise ValueError("open values are for the train pool only (the eval pool stays curated)")
         self.pool = pool
+        self.open_share = open_share
         self.rng = random.Random(f"{pool}:{seed}")
+        self._words = _words() if open_share else ()
+        self._eval_values = tuple(eval_pool_values())
 
     def draw(self, kind: str, old: Any, taken: set[str], text: str,
              bounds: tuple[float, float] = (float("-inf"), float("inf"))) -> Any:
@@ -216,7 +256,11 @@ class Swapper:
                 if new.casefold() not in taken:
                     return new
                 continue
-            if kind in _LISTS:
+            if kind in _LISTS and self.open_share and self.rng.random() < self.open_share:
+                new = _open_value(kind, self.rng, self._words)
+                if _pool_of(new) != self.pool or any(v in new.casefold() for v in self._eval_values):
+                    continue
+            elif kind in _LISTS:
                 new = self.rng.choice(_LISTS[kind][self.pool])
             else:
                 new = _invent(kind, str(old), self.rng)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from data_synthesis.counterfactual import POOLS, Swapper, kind_of, swap_row
+from data_synthesis.counterfactual import POOLS, Swapper, eval_pool_values, kind_of, swap_row
 from slot.eval.follow import follow_rate, same_value
 
 ROW = {
@@ -48,6 +48,21 @@ def test_pools_never_share_a_value() -> None:
             seen[pool] |= {str(s["new"]).casefold() for s in row["meta"]["swapped"] if s["kind"] != "rating"}
     assert not seen["train"] & seen["eval"]
     assert len(seen["eval"]) > 50
+
+
+def test_open_vocabularies_widen_the_train_pool_without_touching_the_eval_pool() -> None:
+    curated, opened = Swapper("train", 5), Swapper("train", 5, open_share=0.6)
+    plain = {kind: {curated.draw(kind, "x", set(), "") for _ in range(300)} for kind in ("venue_kind", "area")}
+    wide = {kind: {opened.draw(kind, "x", set(), "") for _ in range(300)} for kind in ("venue_kind", "area")}
+    evals = eval_pool_values()
+    for kind in plain:
+        assert len(wide[kind]) > 3 * len(plain[kind])  # far more distinct values than the curated list
+        assert not any(e in value.casefold() for value in wide[kind] for e in evals)
+    eval_rows = [swap_row(ROW, Swapper("eval", 3)) for _ in range(50)]
+    assert all(s["new"].casefold() in evals for row in eval_rows if row for s in row["meta"]["swapped"]
+               if s["kind"] in ("venue_kind", "area", "cuisine"))
+    with pytest.raises(ValueError, match="train pool only"):
+        Swapper("eval", 0, open_share=0.5)
 
 
 def test_schema_pinned_values_and_numbers_respect_the_schema() -> None:

@@ -9,6 +9,10 @@ Synthetic rows are kept short (text + schema under ``--max-chars``) so the CPU r
     python slot/adapters/default/recipe/make_cf_mix.py --e2e e2e_dev_slot.train.jsonl \
         --synthetic syn41/train.jsonl --out stageD_train.jsonl
 
+Stage F (``--open-share 0.6``) draws most swapped venue kinds, cuisines and areas from open vocabularies
+(common words and invented ones in the kind's shape) instead of the curated train lists, so no list of values
+can stand in for reading the text. Rows whose gold holds an eval-pool value are dropped.
+
 Stage E adds request -> arguments rows (``--requests``: SNIPS train rows from ``python -m data_synthesis
 convert-snips``) of some intents only, so the other intents stay an evaluation of functions never trained on;
 rows whose text occurs in a ``--held-out`` file are dropped.
@@ -22,7 +26,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from data_synthesis.counterfactual import Swapper, swap_row
+from data_synthesis.counterfactual import Swapper, eval_pool_values, swap_row
+from slot.leaves import iter_leaves
 
 KEYS = ("id", "input_text", "json_schema", "gold")
 
@@ -49,10 +54,12 @@ def main() -> None:
     parser.add_argument("--requests", type=Path, help="request -> arguments rows (SNIPS train)")
     parser.add_argument("--request-intents", default="", help="comma-separated meta.intent values to keep")
     parser.add_argument("--held-out", type=Path, nargs="*", default=[], help="rows whose texts must not be trained on")
+    parser.add_argument("--open-share", type=float, default=0.0,
+                        help="share of swapped venue kinds, cuisines and areas built from open vocabularies (stage F)")
     parser.add_argument("--seed", type=int, default=51)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    swapper = Swapper("train", args.seed)
+    swapper = Swapper("train", args.seed, open_share=args.open_share)
     e2e = read(args.e2e)
     rng.shuffle(e2e)
     synthetic = [row for row in read(args.synthetic) if short(row, args.max_chars)]
@@ -79,12 +86,16 @@ def main() -> None:
     rows = [row for row in e2e_cf + e2e_orig + syn_cf + syn_orig if row["input_text"].strip() not in held]
     mix = [{key: row[key] for key in KEYS} for row in rows + requests]
     rng.shuffle(mix)
+    evals, made = eval_pool_values(), len(mix)
+    mix = [row for row in mix
+           if not any(isinstance(v, str) and v.casefold() in evals for _, v in iter_leaves(row["gold"]))]
     with open(args.out, "w", encoding="utf-8") as handle:
         for row in mix:
             handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"{len(mix)} rows: E2E {len(e2e_cf)} swapped + {len(e2e_orig)} original, "
           f"synthetic {len(syn_cf)} swapped + {len(syn_orig)} original, {len(requests)} requests, "
-          f"{len(e2e_cf) + len(e2e_orig) + len(syn_cf) + len(syn_orig) - len(rows)} dropped as held out")
+          f"{len(e2e_cf) + len(e2e_orig) + len(syn_cf) + len(syn_orig) - len(rows)} dropped as held out, "
+          f"{made - len(mix)} for holding an eval-pool value")
 
 
 if __name__ == "__main__":
