@@ -87,6 +87,9 @@ class SuiteCase:
 def iter_suite_cases(root: Path = SUITE_TESTS, drafts: tuple[str, ...] = tuple(DRAFTS),
                      optional: bool = True) -> Iterator[SuiteCase]:
     """Every test case of the chosen drafts, files in sorted order."""
+    from shared_data import require
+
+    require(root, "the JSON-Schema-Test-Suite's tests/ folder")
     for draft in drafts:
         files = sorted(glob.glob(str(root / draft / "*.json")))
         if optional:
@@ -620,7 +623,9 @@ def _norm(value: Any) -> str:
 
 
 def e2e_baseline(structurer: Any, rows: int, stride: int = 23) -> dict[str, Any]:
-    with open(E2E, encoding="utf-8") as handle:
+    from shared_data import require
+
+    with open(require(E2E, "the E2E dev file"), encoding="utf-8") as handle:
         data = [json.loads(line) for line in handle]
     picked = data[::stride][:rows]
     valid = exact_rows = fields = exact_fields = norm_fields = 0

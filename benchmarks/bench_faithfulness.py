@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     from slot.structurer import Structurer
 
     synthetic_limit = args.limit if args.synthetic_limit is None else args.synthetic_limit
-    splits = build_splits(args.e2e_file, args.limit, synthetic_limit)
+    from shared_data import require
+
+    splits = build_splits(require(args.e2e_file, "the E2E dev file, --e2e-file"), args.limit, synthetic_limit)
     for item in args.extra:
         name, _, path = item.partition("=")
         rows = [json.loads(line) for line in Path(path).open(encoding="utf-8") if line.strip()]

@@ -234,7 +234,9 @@ def evaluate(planted: list[tuple[Row, Any, dict[str, int], set[str]]]) -> dict[s
 
 
 def _load(path: Path, limit: int, rng: random.Random) -> list[Row]:
-    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    from shared_data import require
+
+    rows = [json.loads(line) for line in require(path, "rows, --e2e").open(encoding="utf-8") if line.strip()]
     rng.shuffle(rows)
     return rows[:limit]
 

@@ -29,7 +29,9 @@ E2E = ROOT.parent / "shared" / "data" / "e2e" / "e2e_dev_slot.jsonl"
 
 
 def load_rows(count: int) -> list[dict[str, Any]]:
-    with open(E2E, encoding="utf-8") as handle:
+    from shared_data import require
+
+    with open(require(E2E, "the E2E dev file"), encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
     return rows[::max(1, len(rows) // count)][:count]
 

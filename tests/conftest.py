@@ -95,6 +95,8 @@ def benchmark_module() -> Callable[[str], Any]:
     """Loads ``benchmarks/<name>.py`` as the module ``name`` (benchmarks/ is no package), once per session."""
 
     def load(name: str) -> Any:
+        if str(ROOT / "benchmarks") not in sys.path:
+            sys.path.append(str(ROOT / "benchmarks"))  # what `python benchmarks/<name>.py` puts there too
         if name not in sys.modules:
             spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
             assert spec is not None and spec.loader is not None

@@ -11,6 +11,7 @@ from slot.grammar.cache import GrammarCache
 from slot.grammar.refusals import refusal
 from slot.schema import load_schema
 from slot.validate import validate_output
+from tests.conftest import SUITE
 
 pytestmark = pytest.mark.model
 
@@ -137,7 +138,7 @@ def test_no_refusal_of_the_test_suite_leaves_the_keyword_unnamed(grammars, bench
     from slot.errors import SlotError
 
     unnamed, refused = [], 0
-    for case in benchmark_module("bench_core").iter_suite_cases():
+    for case in benchmark_module("bench_core").iter_suite_cases(SUITE / "tests"):
         try:
             checked = load_schema(case.schema)
         except SlotError:
