@@ -2,7 +2,7 @@
 
 One run, the same rows for every system (constrained decoding): the base model, the shipped adapter and any
 adapter given with ``--adapter NAME=DIR`` (earlier or candidate stages), each also with the ``extract``
-grounding policy (``NAME+extract``):
+grounding policy (``NAME+extract``), or any other policy (``NAME+omit``):
 
 - ``e2e_val``: the E2E validation split (whole meaning representations never trained on; but the same file
   as the training rows, so the same narrow values: eatType always "coffee shop", food English/Chinese);
@@ -52,7 +52,7 @@ from slot.train.split import split_by_group  # noqa: E402
 
 def system_options(name: str) -> tuple[str, str]:
     """System name -> (adapter, grounding policy): ``base``, ``default`` (the shipped adapter), or an adapter
-    given with ``--adapter NAME=DIR``, each optionally with ``+extract`` (the extract grounding policy)."""
+    given with ``--adapter NAME=DIR``, each optionally with ``+POLICY`` (a grounding policy: extract, omit, ...)."""
     adapter, _, policy = name.partition("+")
     return adapter, policy or "keep"
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from slot.config import Settings
-    from slot.structurer import Structurer
+    from slot.structurer import GROUNDING_POLICIES, Structurer
 
     synthetic_limit = args.limit if args.synthetic_limit is None else args.synthetic_limit
     from shared_data import require
@@ -155,9 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     named = dict(item.partition("=")[::2] for item in args.adapter)
     unknown = [s for s in systems if system_options(s)[0] not in {"base", "default", *named}
-               or system_options(s)[1] not in ("keep", "extract") or (s.startswith("base+"))]
+               or system_options(s)[1] not in GROUNDING_POLICIES or (s.startswith("base+"))]
     if unknown:
-        parser.error(f"unknown systems {unknown}: use base, default or an --adapter NAME, adapters also as +extract")
+        parser.error(f"unknown systems {unknown}: use base, default or an --adapter NAME, adapters also as "
+                     f"+POLICY ({', '.join(GROUNDING_POLICIES)})")
     structurer = Structurer.from_settings(Settings.from_env(threads=args.threads, max_tokens=args.max_tokens,
                                                              adapters=",".join(args.adapter)), progress=False)
     results: dict[str, Any] = {"machine": machine(), "adapters": named, "limit": args.limit,
