@@ -1,4 +1,4 @@
-"""Command line: generate / merge / convert-e2e / counterfactual / convert-snips.
+"""Command line: generate / merge / convert-e2e / counterfactual / convert-snips / long-docs.
 
 Configuration mistakes print one line (`error: ...`) to stderr and exit with code 2, never a traceback.
 """
@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--per-intent", type=int, default=0, help="N rows per intent, drawn with --seed (0: all)")
     n.add_argument("--seed", type=int, default=0)
     n.add_argument("--intents", default="", help="comma-separated intents to keep (default: all)")
+    d = sub.add_parser("long-docs", help="long report-like documents (1-4k characters) with schemas of depth 4-7")
+    d.add_argument("--n", type=int, required=True, help="number of rows (domains and depths cycle over them)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", required=True, help="output JSONL")
     return p
 
 
@@ -135,6 +139,13 @@ def _run(args: argparse.Namespace) -> int:
         summary = write_snips(args.input_dir, args.out, split=args.split, per_intent=args.per_intent, seed=args.seed,
                               intents=intents)
         print(summary.line(args.out), file=sys.stderr)
+        return 0
+    if args.command == "long-docs":
+        from data_synthesis.long_docs import write_long_docs
+
+        if args.n <= 0:
+            raise ConfigError(f"--n must be a positive integer, got {args.n}")
+        print(write_long_docs(args.out, args.n, args.seed).line(args.out), file=sys.stderr)
         return 0
     from data_synthesis.merge import convert_e2e
 

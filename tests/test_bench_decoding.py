@@ -73,6 +73,29 @@ def test_core_on_two_rows(bench, settings, synthetic_rows, base_structurer, e2e_
     assert "compute ceiling" in table and "JSON = OT closed" in table
 
 
+def test_long_rows_and_content_similarity(bench):
+    """The long deep rows (issue 26) come with their gold; each run is scored against it, and the summary
+    reports prompt tokens and content similarity per set."""
+    from data_synthesis.long_docs import schema_depth
+
+    rows = bench.long_rows(2)
+    assert [r.set for r in rows] == ["long", "long"] and all(r.gold for r in rows)
+    assert [schema_depth(r.schema) for r in rows] == [4, 5] and all(len(r.text) >= 1000 for r in rows)
+    run = {"ms": 10.0, "tokens": 5, "passes": 2, "forced": 0, "copied": 0, "prompt_tokens": 900,
+           "cached_prompt_tokens": 0, "finish": "stop"}
+    records = [{"id": row.id, "set": "long", "prompt_tokens": 900 + i, "floor_ms": {"float32": 5.0},
+                "runs": {bench.ALL: {**run, "output": output}}}
+               for i, (row, output) in enumerate(zip(rows, [json.dumps(rows[0].gold), "{not json"]))]
+    exact = lambda pairs: [float(a == b) for a, b in pairs]  # noqa: E731 - stands in for the embeddings
+    bench.add_content_similarity(records, rows, exact)
+    assert [r["runs"][bench.ALL]["content_similarity"] for r in records] == [1.0, 0.0]
+    s = bench.summarize(records, [bench.ALL])["long"][bench.ALL]
+    assert s["content_similarity"] == 0.5 and s["prompt_tokens_p50"] == 900.5 and s["prompt_tokens_max"] == 901
+    checks = bench.verdicts({"long": {bench.ALL: s}}, [])
+    assert [c["target"] for c in checks] == [bench.TARGETS["long_p50"], bench.TARGETS["floor"]] and checks[0]["ok"]
+    assert "| long (2) | all on |" in bench.markdown({"long": {bench.ALL: s}}, [], checks)
+
+
 def test_compact_schema_text(bench):
     text = bench.compact_schema_text({"type": "object", "properties": {"a": {"type": "string"}}})
     assert json.loads(text)["x-guidance"] == {"whitespace_flexible": False}
