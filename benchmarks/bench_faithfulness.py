@@ -28,12 +28,8 @@ reproduces) per key, and latency p50/p95 per split (systems interleaved row by r
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -93,6 +89,16 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
 
 
+def chosen_splits(splits: dict[str, Any], names: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The splits named in ``names`` (comma-separated; all when empty), in that order; an unknown name is a
+    usage error listing the known ones."""
+    wanted = [s.strip() for s in names.split(",") if s.strip()]
+    unknown = set(wanted) - splits.keys()
+    if unknown:
+        parser.error(f"unknown splits {sorted(unknown)}; choose from {', '.join(splits)}")
+    return {name: splits[name] for name in wanted} if wanted else splits
+
+
 def fully_right(row: dict[str, Any], output: str) -> bool:
     """Every gold value right and nothing else stated (null leaves count as not stated)."""
     try:
@@ -105,15 +111,10 @@ def fully_right(row: dict[str, Any], output: str) -> bool:
 
 
 def machine() -> dict[str, Any]:
-    """Date, commit and machine facts recorded with the numbers."""
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": commit.stdout.strip(),
-            "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+    """Date, commit and machine facts recorded with the numbers (``run_record.machine``)."""
+    from run_record import machine as record
+
+    return record()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,12 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         name, _, path = item.partition("=")
         rows = [json.loads(line) for line in Path(path).open(encoding="utf-8") if line.strip()]
         splits[name] = [dict(row, meta={**(row.get("meta") or {}), "source": name}) for row in _spread(rows, args.limit)]
-    if args.splits:
-        wanted = [s.strip() for s in args.splits.split(",") if s.strip()]
-        unknown = set(wanted) - splits.keys()
-        if unknown:
-            parser.error(f"unknown splits {sorted(unknown)}; choose from {', '.join(splits)}")
-        splits = {name: splits[name] for name in wanted}
+    splits = chosen_splits(splits, args.splits, parser)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     named = dict(item.partition("=")[::2] for item in args.adapter)
     unknown = [s for s in systems if system_options(s)[0] not in {"base", "default", *named}

@@ -1,4 +1,4 @@
-"""The ``slot`` command: ``slot structure | serve | model | train | eval``.
+"""The ``slot`` command: ``slot structure | serve | model | schema | train | eval``.
 
 Each subcommand lives in a module with ``add_arguments(parser)`` and ``run(args) -> int``; this file only
 wires them, imports them lazily (so ``slot --help`` is instant), and turns SLOT's typed errors into a
@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("slot.server.command", "run the gRPC service on the embedded default model"),
     "model": ("slot.commands.model", "prepare (convert once) and describe the base model and adapters"),
     "train": ("slot.train.command", "fine-tune a LoRA adapter on JSONL pairs"),
+    "schema": ("slot.commands.schema", "check and compile a schema; list what enforces each keyword, and prompt tokens"),
     "eval": ("slot.eval.command", "score predictions or run the model on a JSONL set with the paper's metrics"),
 }
 

@@ -33,14 +33,25 @@ _LISTS = ("anyOf", "prefixItems", "items")
 
 def close_objects(document: Any) -> Any:
     """A copy of the schema with open objects closed where that is safe; the document itself when nothing is."""
+    return closed_copy(document)[0]
+
+
+def closed_paths(document: Any) -> list[str]:
+    """JSON Pointers (in the schema) of the objects ``close_objects`` closes, in document order."""
+    return closed_copy(document)[1]
+
+
+def closed_copy(document: Any) -> tuple[Any, list[str]]:
+    """The closed copy (``close_objects``) and the JSON Pointers of the objects it closed."""
     if not isinstance(document, dict) or _uses_any(document, WHOLE_SCHEMA_BLOCKERS):
-        return document
+        return document, []
     closed = copy.deepcopy(document)
-    _close(closed, depth=0)
-    return closed
+    paths: list[str] = []
+    _close(closed, "", paths, depth=0)
+    return (closed if paths else document), paths
 
 
-def _close(node: Any, depth: int) -> None:
+def _close(node: Any, path: str, closed: list[str], depth: int) -> None:
     if not isinstance(node, dict) or depth > 64:
         return
     properties = node.get("properties")
@@ -50,18 +61,24 @@ def _close(node: Any, depth: int) -> None:
         minimum = node.get("minProperties", 0)
         if fits and (not isinstance(minimum, int) or minimum <= len(properties)):
             node["additionalProperties"] = False
+            closed.append(path or "/")
     for keyword in _MAPS:
         children = node.get(keyword)
         if isinstance(children, dict):
-            for child in children.values():
-                _close(child, depth + 1)
+            for name, child in children.items():
+                _close(child, f"{path}/{keyword}/{_escape(name)}", closed, depth + 1)
     for keyword in _ONES:
-        _close(node.get(keyword), depth + 1)
+        _close(node.get(keyword), f"{path}/{keyword}", closed, depth + 1)
     for keyword in _LISTS:
         children = node.get(keyword)
         if isinstance(children, list):
-            for child in children:
-                _close(child, depth + 1)
+            for i, child in enumerate(children):
+                _close(child, f"{path}/{keyword}/{i}", closed, depth + 1)
+
+
+def _escape(name: Any) -> str:
+    """A JSON Pointer token (RFC 6901)."""
+    return str(name).replace("~", "~0").replace("/", "~1")
 
 
 def _uses_any(node: Any, keywords: frozenset[str], depth: int = 0) -> bool:

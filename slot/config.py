@@ -95,6 +95,11 @@ class Settings:
     when it validates against the schema and every value is grounded in the text (result path 'parse');
     requests may turn it off."""
 
+    repair_copies: bool = True
+    """After decoding, an ungrounded free-text value that is a misspelt copy of a span of the text (at least 4
+    letters, no digits, character similarity >= 0.8, e.g. "dinner" for the text's "diner") becomes that span
+    (``slot.grounding.repair``); listed in the grounding's ``repaired_paths``."""
+
     close_objects: bool = True
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
     small model invents keys there); the output still validates against the schema as given."""
@@ -109,6 +114,22 @@ class Settings:
     max_repeated_items: int = 3
     """Close a JSON array once its latest item occurs this many times in it (stops a small model's loops
     before max_tokens truncates the JSON); 0 disables the guard."""
+
+    max_string_repeats: int = 4
+    """Close a string once its last words (one word, or a phrase of up to 16 tokens) repeat this many times in a
+    row and the model would begin one more copy: the closing quote is taken instead when the grammar allows it
+    (greedy decoding, ``slot.engine.runaway``); 0 disables the guard."""
+
+    max_number_digits: int = 20
+    """Most digits a number's integer part, fraction or exponent may have where the schema's bounds (minimum,
+    maximum, multipleOf, enforced by the grammar) leave it open: stops a runaway ``1000000...`` (greedy
+    decoding, ``slot.engine.runaway``); 0 disables the cap."""
+
+    finish_window: int = 64
+    """Finish mode: within this many tokens of max_tokens, a choice that would leave no room for a valid
+    completion is replaced by one that closes the open values and writes the missing required keys, so the
+    output still parses (finish_reason 'length', cut and filled paths listed; ``slot.engine.finish``); 0 turns
+    it off."""
 
     tie_margin: float = 0.1
     """float16 weights only: where the two best allowed tokens are closer than this (in logits), a float32 pass
@@ -210,6 +231,7 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
         for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms",
+                     "max_string_repeats", "max_number_digits", "finish_window",
                      "tie_margin"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")

@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from slot.errors import ModelError
 
@@ -180,6 +180,16 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load_tokenizer(path: Path) -> tuple[Any, int]:
+    """A model directory's tokenizer and vocabulary size (the rows of its output layer, as the engine counts
+    them), without loading the weights: enough to compile grammars and count prompt tokens."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    vocab = getattr(AutoConfig.from_pretrained(path, local_files_only=True), "vocab_size", None)
+    return tokenizer, int(vocab) if vocab else len(tokenizer)
 
 
 def load(path: Path, *, dtype: str = "float32"):  # type: ignore[no-untyped-def]

@@ -6,13 +6,17 @@ the prompt, grammar caching, decoding, post-validation and grounding happen the 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from slot.closed_objects import closed_paths
 from slot.config import Settings
+from slot.confidence import attach_confidence, leaf_confidences, token_spans
+from slot.enforcement import Enforcement, enforcement
 from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
@@ -28,9 +32,10 @@ BASE = "base"
 DEFAULT = "default"
 """Adapter name of the shipped SLOT adapter (or whatever ``--adapter`` loads as the default)."""
 
-GROUNDING_POLICIES = ("keep", "null", "fail", "extract")
-"""keep, null or fail ungrounded values (slot.grounding.policy), or ``extract``: decode once more with the
-ungrounded free-text leaves constrained to word spans of the text (slot.extractive), then keep."""
+GROUNDING_POLICIES = ("keep", "omit", "null", "fail", "extract")
+"""keep, omit (optional keys), null or fail ungrounded values (slot.grounding.policy), or ``extract``: decode
+once more with the ungrounded free-text leaves constrained to word spans of the text (slot.extractive), then
+keep."""
 
 
 @dataclass
@@ -66,7 +71,17 @@ class StructureResult:
     grounding: dict[str, Any] | None = None
     path: str = "model"
     """How the answer was made: 'model' (decoded) or 'parse' (a JSON value found in the text, slot.parse_first)."""
+    cut_paths: list[str] = field(default_factory=list)
+    """JSON Pointers of the values max_tokens cut short: a string, number or array that finish mode closed
+    (``slot.engine.finish``)."""
+    filled_paths: list[str] = field(default_factory=list)
+    """JSON Pointers of the values finish mode wrote itself (required keys the model had not reached, with the
+    shortest value their schema allows); never reported as grounded."""
+    enforcement: Enforcement = field(default_factory=Enforcement)
+    """What enforced each keyword of the schema: the grammar, post-validation only, or nothing (``slot.enforcement``)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    """What the wire form leaves out, for benchmarks: ``token_probs`` and ``token_spans`` of the decoded output
+    (``slot.confidence``)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -105,7 +120,9 @@ class Structurer:
                                     output_memory=settings.output_memory,
                                     max_repeated_items=settings.max_repeated_items,
                                     max_batch=settings.max_batch, batch_wait_ms=settings.batch_wait_ms,
-                                    tie_margin=settings.tie_margin)
+                                    tie_margin=settings.tie_margin, max_string_repeats=settings.max_string_repeats,
+                                    max_number_digits=settings.max_number_digits,
+                                    finish_window=settings.finish_window)
         return cls.around(settings, engine, adapters)
 
     @classmethod
@@ -218,6 +235,7 @@ class Structurer:
         value = checked_output.value
         grounding = None
         extracted: list[str] = []
+        extra: dict[str, Any] = {}
         if checked_output.parsed:
             grounding_started = time.perf_counter()
             report = _ground(value, text, checked.document)
@@ -231,20 +249,32 @@ class Structurer:
                     checked_output = validate_output(generation.text, checked)
                     value = checked_output.value
                     report = _ground(value, text, checked.document) if checked_output.parsed else None
+            repaired: list[str] = []
+            if report is not None and self.settings.repair_copies:
+                value, repaired, report = _repair(value, report, checked, text)
             if report is not None:
-                value = _apply(value, report, checked.document, "keep" if grounding_policy == "extract"
-                               else grounding_policy)
-                grounding = report.to_dict() | {"extracted_paths": extracted}
+                report = report.without(_budget_paths(generation)[1])  # a filled value claims nothing
+                applied = _apply(value, report, checked.document, "keep" if grounding_policy == "extract"
+                                 else grounding_policy)
+                if grounding_policy == "omit" and applied is not value and \
+                        not validate_output(json.dumps(applied, ensure_ascii=False), checked).valid:
+                    applied = value  # a key left out would break the schema (minProperties, dependencies)
+                value = applied
+                grounding = report.to_dict() | {"extracted_paths": extracted, "repaired_paths": repaired}
+                extra = _confidence(self.engine.tokenizer, generation, grounding)
             timings.grounding_ms = (time.perf_counter() - grounding_started) * 1000
         errors = list(checked_output.errors)
         if generation.error:
             errors.insert(0, generation.error)
         timings.total_ms = (time.perf_counter() - started) * 1000 + queue_ms
+        cut_paths, filled_paths = _budget_paths(generation)
         return StructureResult(
-            output=generation.text, json=value, valid=checked_output.valid and generation.finish_reason == "stop",
+            output=generation.text, json=value, cut_paths=cut_paths, filled_paths=filled_paths,
+            valid=checked_output.valid and generation.finish_reason in ("stop", "length"),
             errors=errors, finish_reason=generation.finish_reason, usage=generation.usage, timings=timings,
             schema_hash=checked.hash, adapter=engine_adapter or BASE, grammar_backend=backend if constrained else "",
-            grammar_cache_hit=hit, grounding=grounding)
+            grammar_cache_hit=hit, grounding=grounding, extra=extra,
+            enforcement=self.enforcement(checked, backend if constrained else None))
 
     def _parsed(self, text: str, schema: Schema, started: float, queue_ms: float,
                  on_delta: Callable[[str], None] | None) -> StructureResult | None:
@@ -259,7 +289,20 @@ class Structurer:
         total_ms = (time.perf_counter() - started) * 1000
         return StructureResult(output=found.output, json=found.value, valid=True, errors=[], finish_reason="stop",
                                usage=Usage(), timings=Timings(queue_ms=queue_ms, total_ms=total_ms + queue_ms),
-                               schema_hash=schema.hash, adapter="", grounding=found.grounding.to_dict(), path="parse")
+                               schema_hash=schema.hash, adapter="", path="parse",
+                               enforcement=self.enforcement(schema, None, closed=True),
+                               grounding=_certain(found.grounding.to_dict()))
+
+    def enforcement(self, schema: Schema, backend: str | None, *, closed: bool = False) -> Enforcement:
+        """What enforces each keyword of ``schema`` with ``backend``'s grammar (compiled or taken from the cache);
+        with None no grammar runs and post-validation checks every keyword (``closed``: against the grammar's
+        document too, as parse-first does)."""
+        if backend is not None:
+            compiled, _ = self.compile(schema, backend)
+            if compiled.enforcement is not None:
+                return compiled.enforcement
+        shut = closed_paths(schema.document) if closed and self.grammars.close_objects else []
+        return enforcement(schema, enforces=None, closed_paths=shut)
 
     def load_internal_schema(self, document: Any) -> Schema:
         """A schema SLOT derived itself (extractive spans): checked, but not under the callers' limits."""
@@ -278,6 +321,37 @@ class Structurer:
         timings.prefill_ms += generation.prefill_ms
         timings.generate_ms += generation.prefill_ms + generation.decode_ms
         return generation, hit
+
+
+def _confidence(tokenizer: Any, generation: Any, grounding: dict[str, Any]) -> dict[str, Any]:
+    """Give each grounding field the confidence of its value (``slot.confidence``: from the token probabilities
+    of the decoding that wrote it); returns the token facts kept in ``StructureResult.extra``."""
+    spans = token_spans(tokenizer, generation.token_ids, generation.text) if generation.token_probs else []
+    attach_confidence(grounding, leaf_confidences(generation.text, spans, generation.token_probs))
+    return {"token_probs": list(generation.token_probs), "token_spans": spans}
+
+
+def _certain(grounding: dict[str, Any]) -> dict[str, Any]:
+    """A parse-first answer's grounding, every value at confidence 1.0: the text's own JSON, no model choice."""
+    return attach_confidence(grounding, {item["path"]: 1.0 for item in grounding.get("fields", [])})
+
+
+def _repair(value: Any, report: Any, schema: Schema, text: str) -> tuple[Any, list[str], Any]:
+    """Near-copy repair (``slot.grounding.repair``): the value, the repaired paths and the grounding of the
+    repaired value; nothing changes when a repaired value would break the schema."""
+    from slot.grounding.repair import repair_near_copies
+
+    repaired_value, repaired = repair_near_copies(value, report, schema.document, text)
+    if not repaired or not validate_output(json.dumps(repaired_value, ensure_ascii=False), schema).valid:
+        return value, [], report
+    return repaired_value, repaired, _ground(repaired_value, text, schema.document)
+
+
+def _budget_paths(generation: Any) -> tuple[list[str], list[str]]:
+    """The paths finish mode cut and filled in ``generation`` (``slot.engine.finish``)."""
+    from slot.engine.finish import cut_and_filled
+
+    return cut_and_filled(generation.text, generation.finish_spans)
 
 
 def _ground(value: Any, text: str, schema: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator
 import grpc
 
 from slot.client.common import (BACKENDS, RetryPolicy, auth_metadata, build_request, finish, open_channel,
-                                schema_text, to_result)
+                                schema_report, schema_text, to_result)
 from slot.client.errors import Unavailable, from_rpc_error
 from slot.v1 import slot_pb2, slot_pb2_grpc
 
@@ -75,8 +75,7 @@ class AsyncSlotClient:
         text_schema, _ = schema_text(schema)
         response = await self._call(self._stub.ValidateSchema, slot_pb2.ValidateSchemaRequest(
             json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0)), None)
-        return {"schema_hash": response.schema_hash, "post_checked_keywords": list(response.post_checked_keywords),
-                "compile_ms": response.compile_ms, "cache_hit": response.cache_hit}
+        return schema_report(response)
 
     async def server_info(self) -> Any:
         return await self._call(self._stub.GetServerInfo, slot_pb2.GetServerInfoRequest(), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,8 @@ from slot.v1 import slot_pb2
 BACKENDS = {"llguidance": slot_pb2.GRAMMAR_BACKEND_LLGUIDANCE, "xgrammar": slot_pb2.GRAMMAR_BACKEND_XGRAMMAR,
             "outlines_core": slot_pb2.GRAMMAR_BACKEND_OUTLINES_CORE}
 POLICIES = {"keep": slot_pb2.GROUNDING_POLICY_KEEP, "null": slot_pb2.GROUNDING_POLICY_NULL,
-            "fail": slot_pb2.GROUNDING_POLICY_FAIL, "extract": slot_pb2.GROUNDING_POLICY_EXTRACT}
+            "fail": slot_pb2.GROUNDING_POLICY_FAIL, "extract": slot_pb2.GROUNDING_POLICY_EXTRACT,
+            "omit": slot_pb2.GROUNDING_POLICY_OMIT}
 FINISH = {slot_pb2.FINISH_REASON_STOP: "stop", slot_pb2.FINISH_REASON_LENGTH: "length",
           slot_pb2.FINISH_REASON_CANCELLED: "cancelled", slot_pb2.FINISH_REASON_ERROR: "error"}
 STATUS = {slot_pb2.GROUNDING_STATUS_GROUNDED: "grounded", slot_pb2.GROUNDING_STATUS_INFERRED: "inferred",
@@ -45,14 +47,25 @@ class StructureResult:
     usage: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     grounding: list[dict[str, Any]] = field(default_factory=list)
+    """Per value: ``path`` (JSON Pointer), ``status``, ``spans`` in the text and ``confidence`` (in [0, 1], None
+    when the server's engine reports none)."""
     grounding_score: float = 1.0
     extracted_paths: list[str] = field(default_factory=list)
     """Values decoded again constrained to spans of the text (grounding policy ``extract``)."""
+    repaired_paths: list[str] = field(default_factory=list)
+    """Misspelt copies of a span of the text replaced by that span (server setting ``repair_copies``)."""
     request_id: str = ""
     adapter: str = ""
     schema_hash: str = ""
     path: str = ""
     """How the answer was made: "model" (decoded) or "parse" (a JSON value found in the text, no tokens)."""
+    cut_paths: list[str] = field(default_factory=list)
+    """Values max_tokens cut short (finish_reason "length"): a string, number or array closed early."""
+    filled_paths: list[str] = field(default_factory=list)
+    """Required values written for the budget, not by the model (finish_reason "length"); never grounded."""
+    enforcement: dict[str, list[str]] = field(default_factory=dict)
+    """What enforced each schema keyword: ``grammar_keywords``, ``post_checked_keywords``, ``closed_object_paths``
+    and ``ignored_keywords`` (keywords nothing checks)."""
 
 
 def schema_text(schema: Any) -> tuple[str, Any]:
@@ -62,6 +75,7 @@ def schema_text(schema: Any) -> tuple[str, Any]:
     if isinstance(schema, (dict, bool)):
         return json.dumps(schema), None
     if isinstance(schema, str):
+        check_encodable("json_schema", schema)
         return schema, None
     if isinstance(schema, bytes):
         return schema.decode("utf-8"), None
@@ -75,6 +89,9 @@ def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str =
         raise ValueError(f"grammar_backend must be one of {', '.join(BACKENDS)}")
     if grounding_policy and grounding_policy not in POLICIES:
         raise ValueError(f"grounding_policy must be one of {', '.join(POLICIES)}")
+    for name, value in (("text", text), ("json_schema", schema), ("options.adapter", adapter),
+                        ("options.request_id", request_id)):  # the schema: when a caller passes its own text
+        check_encodable(name, value)
     options = slot_pb2.StructureOptions(max_tokens=max_tokens, adapter=adapter,
                                         grammar_backend=BACKENDS.get(grammar_backend, 0), temperature=temperature,
                                         request_id=request_id, unconstrained=unconstrained,
@@ -86,6 +103,21 @@ def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str =
     return slot_pb2.StructureRequest(text=text, json_schema=schema, options=options)
 
 
+def check_encodable(name: str, value: str) -> None:
+    """Raise the SDK's InvalidArgument (as the server would) for a string protobuf cannot send: one that is not
+    valid Unicode, such as a lone surrogate (``"\\ud800"``), rather than protobuf's raw UnicodeEncodeError."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        import grpc
+
+        from slot.client.errors import InvalidArgument
+
+        message = f"{name} is not valid Unicode (character {exc.start}: {exc.reason})"
+        raise InvalidArgument(message, code=grpc.StatusCode.INVALID_ARGUMENT,
+                              field_violations=[(name, message)]) from None
+
+
 def to_result(response: Any) -> StructureResult:
     g = response.grounding
     return StructureResult(
@@ -94,10 +126,25 @@ def to_result(response: Any) -> StructureResult:
         usage={f.name: getattr(response.usage, f.name) for f in response.usage.DESCRIPTOR.fields},
         timings={f.name: getattr(response.timings, f.name) for f in response.timings.DESCRIPTOR.fields},
         grounding=[{"path": f.path, "status": STATUS.get(f.status, "unspecified"),
-                    "spans": [(s.start, s.end) for s in f.spans]} for f in g.fields],
+                    "spans": [(s.start, s.end) for s in f.spans],
+                    "confidence": None if math.isnan(f.confidence) else f.confidence} for f in g.fields],
         grounding_score=g.score if response.HasField("grounding") else 1.0, extracted_paths=list(g.extracted_paths),
+        repaired_paths=list(g.repaired_paths),
         request_id=response.request_id, adapter=response.adapter, schema_hash=response.schema_hash,
-        path=response.path)
+        path=response.path, cut_paths=list(response.cut_paths), filled_paths=list(response.filled_paths),
+        enforcement=enforcement_dict(response.enforcement))
+
+
+def enforcement_dict(message: Any) -> dict[str, list[str]]:
+    """An Enforcement message as a dict of its four lists."""
+    return {f.name: list(getattr(message, f.name)) for f in message.DESCRIPTOR.fields}
+
+
+def schema_report(response: Any) -> dict[str, Any]:
+    """A ValidateSchemaResponse as the dict ``validate_schema`` returns."""
+    return {"schema_hash": response.schema_hash, "post_checked_keywords": list(response.post_checked_keywords),
+            "compile_ms": response.compile_ms, "cache_hit": response.cache_hit,
+            "enforcement": enforcement_dict(response.enforcement), "prompt_tokens": response.prompt_tokens}
 
 
 def finish(result: StructureResult, model: Any) -> Any:

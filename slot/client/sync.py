@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import grpc
 
 from slot.client.common import (RetryPolicy, StructureResult, auth_metadata, build_request, finish, open_channel,
-                                schema_text, to_result)
+                                schema_report, schema_text, to_result)
 from slot.client.errors import Unavailable, from_rpc_error
 from slot.v1 import slot_pb2, slot_pb2_grpc
 
@@ -87,8 +87,7 @@ class SlotClient:
         text_schema, _ = schema_text(schema)
         response = self._call(self._stub.ValidateSchema, slot_pb2.ValidateSchemaRequest(
             json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0)), None)
-        return {"schema_hash": response.schema_hash, "post_checked_keywords": list(response.post_checked_keywords),
-                "compile_ms": response.compile_ms, "cache_hit": response.cache_hit}
+        return schema_report(response)
 
     def server_info(self) -> Any:
         """The server's ServerInfo message."""

@@ -13,7 +13,7 @@ from slot.config import Settings
 from slot.errors import InvalidRequestError, SlotError
 
 MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
-                "parse_first", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
+                "max_string_repeats", "max_number_digits", "finish_window", "parse_first", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
                 "vllm_max_model_len", "vllm_enforce_eager", "vllm_custom_ops"]
 
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode without the grammar (evaluation baseline)")
     parser.add_argument("--use-adapter", dest="use_adapter", default=None,
                         help="adapter for these requests: 'default', 'base' or a name from --adapters")
-    parser.add_argument("--grounding-policy", default="keep", choices=["keep", "null", "fail", "extract"],
+    parser.add_argument("--grounding-policy", default="keep", choices=["keep", "omit", "null", "fail", "extract"],
                         help="what to do with values not found in the text")
     parser.add_argument("--full", action="store_true", help="single-text mode: print the whole result record")
     Settings.add_arguments(parser, MODEL_FIELDS)
@@ -60,10 +60,16 @@ def run(args: argparse.Namespace) -> int:
     with Structurer.from_settings(settings) as structurer:
         result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
                                       grounding_policy=args.grounding_policy)
+    ignored = result.enforcement.ignored_keywords
+    if ignored:  # never silent: say what nothing checked
+        print("slot structure: nothing enforces these schema keywords: " + ", ".join(ignored), file=sys.stderr)
     if args.full:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(json.dumps(result.json, ensure_ascii=False, indent=2) if result.json is not None else result.output)
+    if result.cut_paths or result.filled_paths:
+        print(f"slot structure: max_tokens ended the output; cut: {', '.join(result.cut_paths) or 'none'}; "
+              f"filled: {', '.join(result.filled_paths) or 'none'}", file=sys.stderr)
     if not result.valid:
         print(f"slot structure: output is not valid ({result.finish_reason}): " + "; ".join(result.errors),
               file=sys.stderr)
@@ -143,4 +149,5 @@ def _one(structurer: Any, number: int, line: str, args: argparse.Namespace) -> d
     return {"id": row_id, "output": result.output, "json": result.json, "valid": result.valid,
             "errors": result.errors, "finish_reason": result.finish_reason, "usage": result.usage.to_dict(),
             "latency_ms": round((time.perf_counter() - started) * 1000, 1), "grounding": result.grounding,
-            "path": result.path}
+            "path": result.path, "cut_paths": result.cut_paths, "filled_paths": result.filled_paths,
+            "enforcement": result.enforcement.to_dict()}

@@ -75,6 +75,13 @@ class Generation:
     prefill_ms: float = 0.0
     decode_ms: float = 0.0
     error: str = ""
+    token_probs: list[float] = field(default_factory=list)
+    """Per token of ``token_ids``: its probability under the grammar-masked, renormalised distribution of the
+    model (``slot.engine.probability``; 1.0 for grammar-forced tokens, NaN where the engine had no logits for
+    it). Empty when the engine reports none (vLLM)."""
+    finish_spans: list[tuple[int, int]] = field(default_factory=list)
+    """The ``[start, end)`` characters of ``text`` written by tokens finish mode chose instead of the model's
+    (``slot.engine.finish``: a max_tokens budget that ends in valid JSON); empty when the model chose every one."""
 
 
 class Engine(abc.ABC):

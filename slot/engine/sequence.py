@@ -9,6 +9,7 @@ decoding one token per pass.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ import torch
 from slot.engine.base import Generation, GenerationRequest, Usage
 from slot.engine.drafts import FORCED, REMEMBERED, build_draft
 from slot.engine.near_ties import ExactState
+from slot.engine.probability import FORCED_PROBABILITY, chosen_probability
 
 if TYPE_CHECKING:
     from slot.engine.transformers import TransformersEngine
@@ -42,6 +44,8 @@ class Sequence:
         wanted = engine.speculation if request.speculation is None else request.speculation
         self.speculate = wanted and self.greedy and engine.can_speculate
         self.output: list[int] = []
+        self.probs: list[float] = []
+        """Per output token, its probability under the grammar-masked distribution (``slot.engine.probability``)."""
         self.streamed = ""
         self.finish: str | None = None
         self.error = ""
@@ -51,6 +55,10 @@ class Sequence:
         """float32 key/value states for near-ties (``slot.engine.near_ties``), filled on the first one."""
         self._decided: int | None = None
         """The next token, when float32 chose it at a near-tie that ended the last draft."""
+        self.steered: list[int] = []
+        """Indices of the output tokens finish mode chose instead of the model (``slot.engine.finish``)."""
+        self._overrode = False
+        """Whether finish mode made the last choice (``_steer``), read where that choice is accepted."""
         self._started = time.perf_counter()
 
     @property
@@ -74,17 +82,21 @@ class Sequence:
         elif self.greedy:
             token, _ = self._greedy(self.logits, output)
         else:
-            token = self.engine._choose(self.logits, matcher, greedy=False, temperature=request.temperature,
-                                        generator=self.generator, context=output)
+            token = self._steer(self.engine._choose(self.logits, matcher, greedy=False, generator=self.generator,
+                                                    temperature=request.temperature, context=output), output)
         if matcher is not None and matcher.error:  # it broke while computing the mask: its choice means nothing
             return self._broken()
         if token is None:
             return self._stop("error", "the grammar allows no token here")
         if token in self.engine.eos_ids:
             return self._stop("stop")
+        probability = chosen_probability(self.logits, matcher, token, self.engine.vocab_size)
         if matcher is not None and not matcher.consume([token]):
             return self._broken() if matcher.error else self._stop("error", "the grammar rejected the chosen token")
         output.append(token)
+        self.probs.append(probability)
+        if self._overrode:
+            self.steered.append(len(output) - 1)
         if matcher is not None and matcher.error:
             return self._broken()
         if len(output) >= request.max_tokens or (matcher is not None and matcher.is_stopped()):
@@ -114,12 +126,17 @@ class Sequence:
         accepted = 0
         for position, proposed in enumerate(draft):
             choice, exact = self._greedy(logits[position], output + draft[:position])
+            kind = self._kinds[position]
+            probability = FORCED_PROBABILITY if kind == FORCED or choice != proposed \
+                else chosen_probability(logits[position], matcher, proposed, self.engine.vocab_size)
             if choice != proposed or (matcher is not None and not matcher.consume([proposed])):
                 if exact and choice != proposed:
                     self._decided = choice  # float32's choice here, not the float16 argmax of logits[position]
                 break
             accepted += 1
-            kind = self._kinds[position]
+            self.probs.append(probability)
+            if self._overrode:
+                self.steered.append(len(output) + position)
             if kind == FORCED:
                 self.usage.forced_tokens += 1
             elif kind == REMEMBERED:
@@ -138,17 +155,26 @@ class Sequence:
         engine, matcher = self.engine, self.matcher
         choice = engine._choose(logits, matcher, greedy=True, context=context)
         if self.exact is None or choice is None or not engine.ties.close(logits, matcher):
-            return choice, False
+            return self._steer(choice, context), False
         prompt = self.request.prompt
         exact = engine.ties.logits(self.exact, self.request.adapter, prompt.prefix, prompt.suffix + context)
         self.usage.tie_checks += 1
-        return engine._choose(exact, matcher, greedy=True, context=context), True
+        return self._steer(engine._choose(exact, matcher, greedy=True, context=context), context), True
+
+    def _steer(self, choice: int | None, context: list[int]) -> int | None:
+        """Finish mode (``slot.engine.finish``): ``choice``, or the next token of a completion that fits in what is
+        left of max_tokens after ``context``; sets ``_overrode``."""
+        token, self._overrode = self.engine.finisher.steer(self.matcher, choice, context,
+                                                           self.request.max_tokens - len(context))
+        return token
 
     def result(self) -> Generation:
         """The finished generation (text, finish reason, usage, timings)."""
         finish = self.finish or "length"
         if finish == "length" and self.matcher is not None and self.matcher.is_stopped() and not self.matcher.error:
             finish = "stop"
+        if finish == "stop" and self.steered:
+            finish = "length"  # the budget ended it: finish mode closed what the model had open
         text = self.engine.tokenizer.decode(self.output, skip_special_tokens=True)
         on_delta = self.request.on_delta
         if on_delta is not None and text.startswith(self.streamed) and len(text) > len(self.streamed):
@@ -156,9 +182,19 @@ class Sequence:
         self.usage.completion_tokens = len(self.output)
         if finish == "stop" and self.matcher is not None and self.memory_key:
             self.engine.output_memory.add(self.memory_key, text, self.request.source_text)
+        probs = self.probs[:len(self.output)] + [math.nan] * (len(self.output) - len(self.probs))
         return Generation(text=text, token_ids=list(self.output), finish_reason=finish, usage=self.usage,
                           prefill_ms=self.prefill_ms, decode_ms=(time.perf_counter() - self._started) * 1000,
-                          error=self.error)
+                          error=self.error, token_probs=probs, finish_spans=self._finish_spans())
+
+    def _finish_spans(self) -> list[tuple[int, int]]:
+        """The ``[start, end)`` characters of the text written by the tokens finish mode chose."""
+        decode = self.engine.tokenizer.decode
+        spans: list[tuple[int, int]] = []
+        for index in self.steered:
+            start = len(decode(self.output[:index], skip_special_tokens=True))
+            spans.append((start, len(decode(self.output[:index + 1], skip_special_tokens=True))))
+        return spans
 
     def _stop(self, finish: str, error: str = "") -> None:
         self.finish, self.error = finish, error

@@ -20,10 +20,12 @@ from typing import Any
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
+from slot.engine.finish import Finisher
 from slot.engine.near_ties import NearTies
 from slot.engine.output_memory import OutputMemory
 from slot.engine.prefix_cache import PrefixCache
 from slot.engine.repetition import comma_tokens, opens_repeated_item
+from slot.engine.runaway import RunawayGuard
 from slot.engine.scheduler import BatchScheduler
 from slot.engine.sequence import Sequence
 from slot.errors import ModelError, UnknownAdapterError
@@ -40,7 +42,8 @@ class TransformersEngine(Engine):
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 24,
                  prefix_cache_bytes: int = 256 << 20, output_memory: int = 256, max_repeated_items: int = 3,
-                 max_batch: int = 8, batch_wait_ms: float = 5.0, tie_margin: float = 0.0) -> None:
+                 max_batch: int = 8, batch_wait_ms: float = 5.0, tie_margin: float = 0.0,
+                 max_string_repeats: int = 4, max_number_digits: int = 20, finish_window: int = 64) -> None:
         from slot.models import load
 
         torch.set_num_threads(threads or available_cpus())
@@ -77,6 +80,11 @@ class TransformersEngine(Engine):
         """The token ids every prompt begins with (the instructions before the schema), cached on their own."""
         self.max_repeated_items = max_repeated_items
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
+        self.runaway = RunawayGuard(self.tokenizer, self.vocab_size, max_repeats=max_string_repeats,
+                                    max_digits=max_number_digits)
+        """Greedy: strings whose last words keep repeating are closed, numbers get at most so many digits."""
+        self.finisher = Finisher(self.tokenizer, self.vocab_size, self.eos_ids, finish_window)
+        """Finish mode: near the end of max_tokens, choices that leave no room for a valid completion are steered."""
         self.pad_id = next(iter(sorted(self.eos_ids)), 0) if self.tokenizer.pad_token_id is None \
             else int(self.tokenizer.pad_token_id)
         """Token fed in the padding columns of a batch (masked out, any id works)."""
@@ -225,16 +233,22 @@ class TransformersEngine(Engine):
         if greedy and matcher is not None:
             top = int(torch.argmax(scores))
             if matcher.allows(top):
-                return self._unrepeat(top, scores, matcher, context)
+                return self._guard(top, scores, matcher, context)
         if matcher is not None:
             allowed = matcher.mask()
             if not allowed.any():
                 return None
             scores = scores.masked_fill(torch.from_numpy(~allowed), float("-inf"))
         if greedy:
-            return self._unrepeat(int(torch.argmax(scores)), scores, matcher, context)
+            return self._guard(int(torch.argmax(scores)), scores, matcher, context)
         probs = torch.softmax(scores / temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
+
+    def _guard(self, token: int, scores: torch.Tensor, matcher: Any, context: list[int] | None) -> int:
+        """The greedy choice after the guards against runaway output: repeated array items
+        (``slot.engine.repetition``), then repeated words in a string and overlong numbers (``slot.engine.runaway``)."""
+        token = self._unrepeat(token, scores, matcher, context)
+        return token if context is None else self.runaway.check(token, scores, matcher, context)
 
     def _unrepeat(self, token: int, scores: torch.Tensor, matcher: Any, context: list[int] | None) -> int:
         """The repetition guard: no separator comma after an item that fills its array max_repeated_items times.

@@ -1,9 +1,11 @@
 """``slot eval``: score predictions files, or run the model four ways, and write a report.
 
-    slot eval --data F.jsonl [--predictions [NAME=]P.jsonl ...] [--out DIR] [--limit N]
+    slot eval --data F.jsonl [--predictions [NAME=]P.jsonl ...] [--out DIR] [--limit N] [--reliability-plot PNG]
 
 Without ``--predictions`` it runs the comparison of the paper on the same rows: the base model
 prompting only, the base model with constrained decoding, the adapter without and with constraint.
+Systems that report per-field confidence (the model runs, or predictions files that carry it) are also
+scored for calibration: ECE over 10 bins, and a reliability plot with ``--reliability-plot``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from slot.eval.runner import Predictor, evaluate, load_predictions, load_rows, run_predictors
+from slot.eval.runner import (Prediction, Predictor, confidence_of, evaluate, load_confidences, load_predictions,
+                              load_rows, run_predictors)
 
 __all__ = ["SYSTEMS", "add_arguments", "build_default_predictors", "run"]
 
@@ -44,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grounding", action=argparse.BooleanOptionalAction, default=True,
                         help="report the share of predicted values not grounded in the text")
     parser.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True, help="write report.png")
+    parser.add_argument("--reliability-plot", type=Path, default=None, metavar="PNG",
+                        help="write the reliability plot of per-field confidence (accuracy per confidence bin) here")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars")
     try:
         from slot.config import Settings
@@ -82,20 +87,24 @@ def build_default_predictors(args: argparse.Namespace) -> dict[str, Predictor]:
         wanted = [s for s in wanted if SYSTEMS[s]["adapter"] is not None]
 
     def make(options: dict[str, Any]) -> Predictor:
-        def predict(text: str, schema: dict[str, Any]) -> str:
-            return structurer.structure(text, schema, **options).output
+        def predict(text: str, schema: dict[str, Any]) -> Prediction:
+            result = structurer.structure(text, schema, **options)
+            return Prediction(result.output, confidence_of({"grounding": result.grounding}))
         return predict
 
     return {name: make(SYSTEMS[name]) for name in wanted}
 
 
-def _save(outputs: dict[str, dict[str, str]], out: Path) -> None:
+def _save(outputs: dict[str, dict[str, str]], out: Path,
+          confidences: dict[str, dict[str, dict[str, float | None]]] | None = None) -> None:
     folder = out / "predictions"
     folder.mkdir(parents=True, exist_ok=True)
     for name, preds in outputs.items():
+        known = (confidences or {}).get(name, {})
         with (folder / f"{name.replace('+', '_')}.jsonl").open("w", encoding="utf-8") as fh:
             for rid, text in preds.items():
-                fh.write(json.dumps({"id": rid, "output": text}, ensure_ascii=False) + "\n")
+                line = {"id": rid, "output": text} | ({"confidence": known[rid]} if rid in known else {})
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,14 +115,17 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print(f"slot eval: no rows in {args.data}", file=sys.stderr)
         return 2
+    confidences: dict[str, dict[str, dict[str, float | None]]] = {}
     if args.predictions:
-        outputs = {name: load_predictions(path) for name, path in _parse_prediction_args(args.predictions).items()}
+        named = _parse_prediction_args(args.predictions)
+        outputs = {name: load_predictions(path) for name, path in named.items()}
+        confidences = {name: found for name, path in named.items() if (found := load_confidences(path))}
     else:
-        outputs = run_predictors(rows, build_default_predictors(args), progress=args.progress)
+        outputs = run_predictors(rows, build_default_predictors(args), progress=args.progress, confidences=confidences)
         if args.save_predictions:
-            _save(outputs, args.out)
-    report = evaluate(rows, outputs, ground_values=args.grounding, progress=args.progress)
-    paths = write_report(report, args.out, plot=args.plot)
+            _save(outputs, args.out, confidences)
+    report = evaluate(rows, outputs, ground_values=args.grounding, progress=args.progress, confidences=confidences)
+    paths = write_report(report, args.out, plot=args.plot, reliability_plot=getattr(args, "reliability_plot", None))
     print(markdown_table(report), end="")
     print("report: " + ", ".join(str(p) for p in paths.values()))
     return 0

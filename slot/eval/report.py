@@ -2,23 +2,29 @@
 
 Row-level metrics (schema accuracy, content similarity and its soft precision/recall) are means
 over rows; field-level ones are pooled over leaves: exact match = matched gold leaves / gold leaves,
-ungrounded share = ungrounded predicted leaves / predicted leaves with a value.
+ungrounded share = ungrounded predicted leaves / predicted leaves with a value. Calibration of per-field
+confidence (``slot.eval.calibration``) pools the leaves that carry a confidence.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slot.eval.calibration import Calibration, plot_reliability
 from slot.eval.metrics import RowScore
 from slot.leaves import field_path
 
-__all__ = ["ALL", "GroupSummary", "EvalReport", "summarise", "markdown_table", "follow_table", "write_report"]
+__all__ = ["ALL", "CAUGHT_BELOW", "GroupSummary", "EvalReport", "summarise", "markdown_table", "follow_table",
+           "calibration_table", "write_report"]
 
 ALL = "all"
+CAUGHT_BELOW = 0.5
+"""A wrong leaf counts as caught when its confidence is below this."""
 _METRICS = [("schema_accuracy", "schema acc."), ("content_similarity", "content sim."),
             ("precision", "soft P"), ("recall", "soft R"), ("exact_match", "exact match"),
             ("ungrounded_share", "ungrounded")]
@@ -52,6 +58,10 @@ class EvalReport:
     scores: dict[str, list[RowScore]] = field(repr=False)
     follow: dict[str, dict[str, Any]] = field(default_factory=dict)
     """System -> :func:`slot.eval.follow.follow_rate` on rows that record value swaps (else empty)."""
+    calibration: dict[str, dict[str, Calibration]] = field(default_factory=dict)
+    """System -> source (and ``all``) -> calibration of its per-field confidences (systems that report them)."""
+    caught: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """System -> source -> share of its wrong leaves with confidence below ``CAUGHT_BELOW``."""
 
     def get(self, system: str, source: str = ALL) -> GroupSummary:
         """The summary of one system on one source."""
@@ -64,7 +74,10 @@ class EvalReport:
         """JSON-able report without the per-row scores (those go to rows.jsonl)."""
         return {"systems": self.systems, "sources": self.sources,
                 "summary": [asdict(s) for s in self.summary],
-                "field_exact_match": self.field_exact_match} | ({"follow_rate": self.follow} if self.follow else {})
+                "field_exact_match": self.field_exact_match} | ({"follow_rate": self.follow} if self.follow else {}) \
+            | ({"calibration": {system: {source: c.to_dict() | {"caught_below_0.5": self.caught[system][source]}
+                                         for source, c in by_source.items()}
+                                for system, by_source in self.calibration.items()}} if self.calibration else {})
 
 
 def _mean(xs: list[float]) -> float:
@@ -124,7 +137,25 @@ def markdown_table(report: EvalReport) -> str:
                 continue
             cells = " | ".join(_fmt(getattr(g, key)) for key, _ in _METRICS)
             lines.append(f"| {source} | {system} | {g.rows} | {cells} |")
-    return "\n".join(lines) + "\n" + (follow_table(report) if report.follow else "")
+    return "\n".join(lines) + "\n" + (follow_table(report) if report.follow else "") \
+        + (calibration_table(report) if report.calibration else "")
+
+
+def calibration_table(report: EvalReport) -> str:
+    """Calibration of per-field confidence per (source, system): leaves, accuracy, mean confidence, ECE (10 bins)
+    and the share of wrong leaves caught below ``CAUGHT_BELOW``."""
+    out = ["", f"Calibration of per-field confidence (leaves with a confidence; ECE over 10 bins; caught: wrong "
+           f"leaves with confidence < {CAUGHT_BELOW}):", "",
+           "| source | system | leaves | accuracy | mean conf. | ECE | caught |", "|---|---|---:|---:|---:|---:|---:|"]
+    for source in report.sources + [ALL]:
+        for system, by_source in report.calibration.items():
+            c = by_source.get(source)
+            if c is None:
+                continue
+            ece = "n/a" if c.ece is None else f"{c.ece:.3f}"
+            out.append(f"| {source} | {system} | {c.leaves} | {_fmt(c.accuracy)} | {_fmt(c.mean_confidence)} | {ece} "
+                       f"| {_fmt(report.caught[system].get(source))} |")
+    return "\n".join(out) + "\n"
 
 
 def follow_table(report: EvalReport) -> str:
@@ -170,8 +201,11 @@ def _plot(report: EvalReport, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(report: EvalReport, out_dir: str | Path, *, plot: bool = True) -> dict[str, Path]:
-    """Write report.json, report.md, rows.jsonl and (with ``plot``) report.png into ``out_dir``."""
+def write_report(report: EvalReport, out_dir: str | Path, *, plot: bool = True,
+                 reliability_plot: str | Path | None = None) -> dict[str, Path]:
+    """Write report.json, report.md, rows.jsonl and (with ``plot``) report.png into ``out_dir``; with
+    ``reliability_plot``, the reliability plot of every system's confidences on all rows there (skipped with a
+    message when matplotlib is missing or no system reports confidences)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md", "rows": out / "rows.jsonl"}
@@ -185,4 +219,12 @@ def write_report(report: EvalReport, out_dir: str | Path, *, plot: bool = True) 
     if plot:
         paths["plot"] = out / "report.png"
         _plot(report, paths["plot"])
+    if reliability_plot is not None:
+        curves = {system: by_source[ALL] for system, by_source in report.calibration.items() if ALL in by_source}
+        if not curves:
+            print("slot eval: no system reports confidences; no reliability plot", file=sys.stderr)
+        elif plot_reliability(curves, reliability_plot):
+            paths["reliability"] = Path(reliability_plot)
+        else:
+            print("slot eval: matplotlib is not installed; no reliability plot", file=sys.stderr)
     return paths

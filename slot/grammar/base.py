@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from slot.enforcement import Enforcement
+
 
 class Matcher(abc.ABC):
     """Per-request grammar state: which tokens may come next, and what was consumed."""
@@ -73,6 +75,9 @@ class CompiledGrammar(abc.ABC):
     unchecked: list[str] = field(default_factory=list)
     """What neither the grammar nor post-validation enforces: ``format:NAME`` for format names no checker knows
     (annotations, as JSON Schema treats unknown formats)."""
+
+    enforcement: Enforcement | None = field(default=None, repr=False, compare=False)
+    """What enforces each keyword of the schema (``slot.enforcement``); set by the GrammarCache that compiled it."""
 
     @property
     def relaxed(self) -> bool:

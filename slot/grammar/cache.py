@@ -9,12 +9,15 @@ RESOURCE_EXHAUSTED until some finish. Daemon threads never delay the process's e
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import importlib
+import json
 import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
-from slot.closed_objects import close_objects
+from slot.closed_objects import closed_copy
+from slot.enforcement import enforcement
 from slot.errors import InvalidRequestError, OverloadedError, UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar
 from slot.grammar.refusals import refusal
@@ -29,8 +32,20 @@ MAX_ABANDONED = 4
 """Compiles past their timeout that may still be running before new compiles are refused."""
 
 
+def grammar_key(schema: Schema) -> str:
+    """The cache key of a schema's grammars: sha256 of its text with keys in the order given.
+
+    ``Schema.hash`` is taken over key-sorted text, so two schemas equal up to key order share it. Their grammars
+    differ: an object's keys are written in the order ``properties`` declares them, and a ``const``/``enum``
+    object as the schema writes it. Keyed by the hash alone, the answer to one request would depend on which
+    spelling of the schema the cache saw first."""
+    text = json.dumps(schema.document, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class GrammarCache:
-    """Compiled grammars keyed by (backend, schema hash) for one tokenizer; least recently used evicted."""
+    """Compiled grammars keyed by (backend, schema text in its own key order) for one tokenizer; least recently
+    used evicted."""
 
     def __init__(self, hf_tokenizer: Any, vocab_size: int, *, capacity: int = 256,
                  compile_timeout_s: float = 10.0, max_abandoned: int = MAX_ABANDONED,
@@ -42,6 +57,7 @@ class GrammarCache:
         self._capacity = capacity
         self._timeout = compile_timeout_s
         self._entries: OrderedDict[tuple[str, str], CompiledGrammar] = OrderedDict()
+        """Keyed by (backend, ``grammar_key``): the schema's hash ignores key order, the grammar does not."""
         self._backends: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._max_abandoned = max_abandoned
@@ -67,16 +83,20 @@ class GrammarCache:
     def document(self, schema: Schema) -> dict[str, Any]:
         """The schema document grammars are built from: ``true`` as ``{}``, open objects closed when
         close_objects is on. Raises for ``false``, which admits no value."""
+        return self._closed(schema)[0]
+
+    def _closed(self, schema: Schema) -> tuple[dict[str, Any], list[str]]:
+        """The grammar's document (``document``) and the JSON Pointers of the objects closed in it."""
         document = schema.document
         if document is False:
             raise UnsupportedSchemaError("the schema `false` admits no value at all", keyword="false")
         if document is True:
-            return {}  # `true` admits any JSON value
-        return close_objects(document) if self.close_objects else document
+            return {}, []  # `true` admits any JSON value
+        return closed_copy(document) if self.close_objects else (document, [])
 
     def get(self, schema: Schema, backend: str) -> tuple[CompiledGrammar, bool]:
         """The compiled grammar and whether it came from the cache."""
-        key = (backend, schema.hash)
+        key = (backend, grammar_key(schema))
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -84,16 +104,13 @@ class GrammarCache:
                 self.hits += 1
                 return found, True
         compiler = self.backend(backend)
-        document = self.document(schema)
-        future = self._start(compiler.compile, document, schema.hash)
+        document, closed = self._closed(schema)
         try:
-            compiled = future.result(timeout=self._timeout)
+            compiled = self.bounded(compiler.compile, document, schema.hash)
         except (ValueError, TypeError, RuntimeError, OverflowError) as exc:  # a backend's own parse error
             raise refusal(backend, str(exc), document) from None
-        except concurrent.futures.TimeoutError:
-            self._abandon(future)
-            raise UnsupportedSchemaError(f"compiling the schema took longer than {self._timeout:g} s; "
-                                         "simplify it (patterns, enums, nesting)", keyword="limits") from None
+        compiled.enforcement = enforcement(schema, enforces=compiler.enforces, relaxed=compiled.post_checked,
+                                           unchecked=compiled.unchecked, closed_paths=closed)
         with self._lock:
             self.misses += 1
             self._entries[key] = compiled
@@ -101,6 +118,18 @@ class GrammarCache:
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
         return compiled, False
+
+    def bounded(self, compile_fn: Callable[..., Any], *args: Any) -> Any:
+        """``compile_fn(*args)`` in a thread of its own under this cache's compile timeout and abandoned-compile
+        bound (``get`` compiles this way; benchmarks time other compilers under the same rules). Raises
+        UnsupportedSchemaError (keyword ``limits``) past the timeout, OverloadedError when too many still run."""
+        future = self._start(compile_fn, *args)
+        try:
+            return future.result(timeout=self._timeout)
+        except concurrent.futures.TimeoutError:
+            self._abandon(future)
+            raise UnsupportedSchemaError(f"compiling the schema took longer than {self._timeout:g} s; "
+                                         "simplify it (patterns, enums, nesting)", keyword="limits") from None
 
     def _start(self, compile_fn: Callable[..., CompiledGrammar], *args: Any) -> concurrent.futures.Future[Any]:
         """Run one compile in a daemon thread of its own; refuse when too many abandoned ones still run."""

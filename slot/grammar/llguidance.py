@@ -12,6 +12,7 @@ import llguidance
 import llguidance.hf
 import numpy as np
 
+from slot.enforcement import GRAMMAR_KEYWORDS
 from slot.grammar.base import CompiledGrammar, Matcher, bitmask_allows, unpack_bitmask
 from slot.grammar.refusals import keywords_of, refusal
 from slot.schema import FORMAT_CHECKER
@@ -98,6 +99,8 @@ class LLGuidanceBackend:
     """Compiles JSON schemas for one Hugging Face tokenizer."""
 
     name = "llguidance"
+    enforces = GRAMMAR_KEYWORDS
+    """Keywords its grammar enforces unless a compile reports them relaxed (``slot.enforcement``)."""
 
     def __init__(self, hf_tokenizer: Any, vocab_size: int) -> None:
         self.tokenizer = llguidance.hf.from_tokenizer(hf_tokenizer, n_vocab=vocab_size)

@@ -68,6 +68,10 @@ class OutlinesCoreBackend:
     """Compiles JSON schemas (via a regex) for one Hugging Face tokenizer."""
 
     name = "outlines_core"
+    enforces = frozenset({"type", "enum", "const", "minLength", "maxLength", "pattern", "items", "prefixItems",
+                          "minItems", "maxItems", "properties", "minProperties", "maxProperties", "anyOf", "$ref"})
+    """Keywords its regex was seen to enforce (a violating value refused); it names nothing it leaves out, so every
+    other keyword is reported post-checked (``slot.enforcement``)."""
 
     def __init__(self, hf_tokenizer: Any, vocab_size: int) -> None:
         eos = hf_tokenizer.eos_token_id

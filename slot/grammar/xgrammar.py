@@ -73,6 +73,12 @@ class XGrammarBackend:
     """Compiles JSON schemas for one Hugging Face tokenizer."""
 
     name = "xgrammar"
+    enforces = frozenset({"type", "enum", "const", "multipleOf", "minimum", "maximum", "exclusiveMinimum",
+                          "exclusiveMaximum", "minLength", "maxLength", "pattern", "items", "prefixItems", "minItems",
+                          "maxItems", "properties", "required", "additionalProperties", "minProperties",
+                          "maxProperties", "anyOf", "$ref"})
+    """Keywords its grammar was seen to enforce (a violating value refused); it compiles non-strictly and names
+    nothing it leaves out, so every other keyword is reported post-checked (``slot.enforcement``)."""
 
     def __init__(self, hf_tokenizer: Any, vocab_size: int) -> None:
         info = xgr.TokenizerInfo.from_huggingface(hf_tokenizer, vocab_size=vocab_size)

@@ -1,4 +1,5 @@
-"""What to do with ungrounded values: keep them, null them where the schema allows, or fail."""
+"""What to do with ungrounded values: keep them, leave optional ones out, null them where the schema allows,
+or fail."""
 
 from __future__ import annotations
 
@@ -6,19 +7,42 @@ import copy
 from typing import Any, Literal
 
 from slot.grounding.result import Grounding, UngroundedValuesError
-from slot.grounding.schema_paths import allows_null
-from slot.leaves import set_at
+from slot.grounding.schema_paths import allows_null, subschemas_at
+from slot.leaves import escape_token, set_at, split_pointer
 
-__all__ = ["Policy", "apply_policy"]
+__all__ = ["Policy", "is_optional", "apply_policy"]
 
-Policy = Literal["keep", "null", "fail"]
+Policy = Literal["keep", "omit", "null", "fail"]
+
+
+def is_optional(schema: dict[str, Any] | None, pointer: str) -> bool:
+    """Whether the leaf at ``pointer`` is an object property no subschema of its parent requires (so the key
+    may be left out); False for array items, the root and paths the schema does not describe."""
+    tokens = split_pointer(pointer)
+    if not tokens:
+        return False
+    parents = subschemas_at(schema, "".join(f"/{escape_token(t)}" for t in tokens[:-1]))
+    key = tokens[-1]
+    return bool(parents) and any(key in (p.get("properties") or {}) for p in parents) and \
+        all(key not in (p.get("required") or []) for p in parents)
+
+
+def _without(data: Any, pointer: str) -> None:
+    tokens = split_pointer(pointer)
+    node = data
+    for token in tokens[:-1]:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    if isinstance(node, dict):
+        node.pop(tokens[-1], None)
 
 
 def apply_policy(data: Any, grounding: Grounding, schema: dict[str, Any] | None,
                  policy: Policy = "keep") -> Any:
     """Apply ``policy`` to ``data`` (never modified in place).
 
-    ``keep`` returns ``data`` unchanged; ``null`` returns a copy where each ungrounded value is
+    ``keep`` returns ``data`` unchanged; ``omit`` returns a copy without each ungrounded value whose key
+    the schema does not require (a request rarely states every optional argument, and a small model fills
+    the gaps with values it learnt: leaving them out is what the text supports); ``null`` returns a copy where each ungrounded value is
     replaced by ``None`` if the schema accepts null at its path (values elsewhere are kept, so the
     result stays schema-valid); ``fail`` raises :class:`UngroundedValuesError` listing the paths.
     """
@@ -28,8 +52,16 @@ def apply_policy(data: Any, grounding: Grounding, schema: dict[str, Any] | None,
         if grounding.ungrounded_paths:
             raise UngroundedValuesError(grounding.ungrounded_paths)
         return data
+    if policy == "omit":
+        optional = [p for p in grounding.ungrounded_paths if is_optional(schema, p)]
+        if not optional:
+            return data
+        out = copy.deepcopy(data)
+        for pointer in sorted(optional, key=lambda p: len(split_pointer(p)), reverse=True):
+            _without(out, pointer)
+        return out
     if policy != "null":
-        raise ValueError(f"unknown grounding policy {policy!r}; expected keep, null or fail")
+        raise ValueError(f"unknown grounding policy {policy!r}; expected keep, omit, null or fail")
     nullable = [p for p in grounding.ungrounded_paths if p and allows_null(schema, p)]
     if not nullable:
         return data

@@ -48,6 +48,14 @@ class Grounding:
         score = 1.0 if not fields else (len(fields) - len(ungrounded)) / len(fields)
         return cls(fields=fields, score=score, ungrounded_paths=ungrounded)
 
+    def without(self, paths: list[str]) -> Grounding:
+        """This evidence less the leaves at or under ``paths`` (values SLOT wrote itself, not the model from the
+        text: finish mode's filled values)."""
+        if not paths:
+            return self
+        kept = [f for f in self.fields if not any(f.path == p or f.path.startswith(p + "/") for p in paths)]
+        return Grounding.from_fields(kept)
+
     def by_path(self) -> dict[str, FieldEvidence]:
         """Evidence keyed by JSON Pointer."""
         return {f.path: f for f in self.fields}

@@ -234,8 +234,8 @@ def completion_id(request_id: str = "") -> str:
 
 def content_of(result: StructureResult, policy: str) -> str:
     """The message content: the JSON as the model wrote it (also what a stream sends), or, when a grounding
-    policy other than 'keep' changed values, the JSON after the policy."""
-    if policy == "keep":
+    policy other than 'keep' or near-copy repair changed values, the JSON after them."""
+    if policy == "keep" and not (result.grounding or {}).get("repaired_paths"):
         return result.output
     return json_text(result) or result.output
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import time
 import uuid
 from typing import Any, AsyncIterator, Callable
@@ -18,6 +19,7 @@ from typing import Any, AsyncIterator, Callable
 import grpc
 
 from slot import __version__
+from slot.enforcement import Enforcement
 from slot.errors import InvalidRequestError, SlotError
 from slot.prompt import schema_prompt_tokens
 from slot.server.state import ServerState, StructureCall, json_text
@@ -34,7 +36,7 @@ FINISH = {"stop": slot_pb2.FINISH_REASON_STOP, "length": slot_pb2.FINISH_REASON_
           "cancelled": slot_pb2.FINISH_REASON_CANCELLED, "error": slot_pb2.FINISH_REASON_ERROR}
 POLICIES = {slot_pb2.GROUNDING_POLICY_UNSPECIFIED: "keep", slot_pb2.GROUNDING_POLICY_KEEP: "keep",
             slot_pb2.GROUNDING_POLICY_NULL: "null", slot_pb2.GROUNDING_POLICY_FAIL: "fail",
-            slot_pb2.GROUNDING_POLICY_EXTRACT: "extract"}
+            slot_pb2.GROUNDING_POLICY_EXTRACT: "extract", slot_pb2.GROUNDING_POLICY_OMIT: "omit"}
 GROUNDING_STATUS = {"grounded": slot_pb2.GROUNDING_STATUS_GROUNDED, "inferred": slot_pb2.GROUNDING_STATUS_INFERRED,
                     "ungrounded": slot_pb2.GROUNDING_STATUS_UNGROUNDED}
 
@@ -117,11 +119,15 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         schema = structurer.load_schema(request.json_schema)
         backend = self._backend(request.grammar_backend)
         # issue 27: a schema whose prompt alone is over max_prompt_tokens is refused here, as Structure refuses it
-        await self.state.run(lambda: structurer.check_prompt(
-            schema_prompt_tokens(structurer.engine.tokenizer, schema.canonical), 0))
+        prompt_tokens = await self.state.run(
+            lambda: schema_prompt_tokens(structurer.engine.tokenizer, schema.canonical))
+        structurer.check_prompt(prompt_tokens, 0)
         compiled, hit = await self.state.run(functools.partial(structurer.compile, schema, backend))
         self.state.metrics.grammar_cache.labels("hit" if hit else "miss").inc()
-        return slot_pb2.ValidateSchemaResponse(schema_hash=schema.hash, post_checked_keywords=compiled.post_checked,
+        enforced = compiled.enforcement or structurer.enforcement(schema, backend)
+        return slot_pb2.ValidateSchemaResponse(schema_hash=schema.hash,
+                                               post_checked_keywords=enforced.post_checked_keywords,
+                                               enforcement=wire_enforcement(enforced), prompt_tokens=prompt_tokens,
                                                compile_ms=0.0 if hit else compiled.compile_ms, cache_hit=hit,
                                                grammar_backend=BACKEND_ENUMS[backend])
 
@@ -174,6 +180,19 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         return to_proto(result, call.request_id)
 
 
+def wire_confidence(value: float | None) -> float:
+    """A field's confidence on the wire: NaN when unknown (0.0, proto's default, would claim a sure mistake)."""
+    return math.nan if value is None else float(value)
+
+
+def wire_enforcement(enforced: Enforcement) -> Any:
+    """Enforcement -> its proto message."""
+    return slot_pb2.Enforcement(grammar_keywords=enforced.grammar_keywords,
+                                post_checked_keywords=enforced.post_checked_keywords,
+                                closed_object_paths=enforced.closed_object_paths,
+                                ignored_keywords=enforced.ignored_keywords)
+
+
 def to_proto(result: StructureResult, request_id: str) -> Any:
     """StructureResult -> StructureResponse."""
     u, t = result.usage, result.timings
@@ -182,8 +201,10 @@ def to_proto(result: StructureResult, request_id: str) -> Any:
         grounding = slot_pb2.Grounding(
             score=result.grounding.get("score", 0.0), ungrounded_paths=result.grounding.get("ungrounded_paths", []),
             extracted_paths=result.grounding.get("extracted_paths", []),
+            repaired_paths=result.grounding.get("repaired_paths", []),
             fields=[slot_pb2.FieldGrounding(path=f["path"], status=GROUNDING_STATUS.get(f["status"], 0),
-                                            spans=[slot_pb2.Span(start=s, end=e) for s, e in f.get("spans", [])])
+                                            spans=[slot_pb2.Span(start=s, end=e) for s, e in f.get("spans", [])],
+                                            confidence=wire_confidence(f.get("confidence")))
                     for f in result.grounding.get("fields", [])])
     return slot_pb2.StructureResponse(
         json=json_text(result),
@@ -195,4 +216,5 @@ def to_proto(result: StructureResult, request_id: str) -> Any:
         timings=slot_pb2.Timings(queue_ms=t.queue_ms, compile_ms=t.compile_ms, generate_ms=t.generate_ms,
                                  total_ms=t.total_ms, grounding_ms=t.grounding_ms),
         request_id=request_id, schema_hash=result.schema_hash, adapter=result.adapter, grounding=grounding,
-        output=result.output, path=result.path)
+        output=result.output, path=result.path, cut_paths=result.cut_paths, filled_paths=result.filled_paths,
+        enforcement=wire_enforcement(result.enforcement))

@@ -29,6 +29,7 @@ class GroundingPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GROUNDING_POLICY_NULL: _ClassVar[GroundingPolicy]
     GROUNDING_POLICY_FAIL: _ClassVar[GroundingPolicy]
     GROUNDING_POLICY_EXTRACT: _ClassVar[GroundingPolicy]
+    GROUNDING_POLICY_OMIT: _ClassVar[GroundingPolicy]
 
 class GroundingStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -50,6 +51,7 @@ GROUNDING_POLICY_KEEP: GroundingPolicy
 GROUNDING_POLICY_NULL: GroundingPolicy
 GROUNDING_POLICY_FAIL: GroundingPolicy
 GROUNDING_POLICY_EXTRACT: GroundingPolicy
+GROUNDING_POLICY_OMIT: GroundingPolicy
 GROUNDING_STATUS_UNSPECIFIED: GroundingStatus
 GROUNDING_STATUS_GROUNDED: GroundingStatus
 GROUNDING_STATUS_INFERRED: GroundingStatus
@@ -128,29 +130,45 @@ class Span(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class FieldGrounding(_message.Message):
-    __slots__ = ("path", "status", "spans")
+    __slots__ = ("path", "status", "spans", "confidence")
     PATH_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     path: str
     status: GroundingStatus
     spans: _containers.RepeatedCompositeFieldContainer[Span]
-    def __init__(self, path: _Optional[str] = ..., status: _Optional[_Union[GroundingStatus, str]] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ...) -> None: ...
+    confidence: float
+    def __init__(self, path: _Optional[str] = ..., status: _Optional[_Union[GroundingStatus, str]] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ..., confidence: _Optional[float] = ...) -> None: ...
+
+class Enforcement(_message.Message):
+    __slots__ = ("grammar_keywords", "post_checked_keywords", "closed_object_paths", "ignored_keywords")
+    GRAMMAR_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    POST_CHECKED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_OBJECT_PATHS_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    grammar_keywords: _containers.RepeatedScalarFieldContainer[str]
+    post_checked_keywords: _containers.RepeatedScalarFieldContainer[str]
+    closed_object_paths: _containers.RepeatedScalarFieldContainer[str]
+    ignored_keywords: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, grammar_keywords: _Optional[_Iterable[str]] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., closed_object_paths: _Optional[_Iterable[str]] = ..., ignored_keywords: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Grounding(_message.Message):
-    __slots__ = ("fields", "score", "ungrounded_paths", "extracted_paths")
+    __slots__ = ("fields", "score", "ungrounded_paths", "extracted_paths", "repaired_paths")
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     UNGROUNDED_PATHS_FIELD_NUMBER: _ClassVar[int]
     EXTRACTED_PATHS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRED_PATHS_FIELD_NUMBER: _ClassVar[int]
     fields: _containers.RepeatedCompositeFieldContainer[FieldGrounding]
     score: float
     ungrounded_paths: _containers.RepeatedScalarFieldContainer[str]
     extracted_paths: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, fields: _Optional[_Iterable[_Union[FieldGrounding, _Mapping]]] = ..., score: _Optional[float] = ..., ungrounded_paths: _Optional[_Iterable[str]] = ..., extracted_paths: _Optional[_Iterable[str]] = ...) -> None: ...
+    repaired_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, fields: _Optional[_Iterable[_Union[FieldGrounding, _Mapping]]] = ..., score: _Optional[float] = ..., ungrounded_paths: _Optional[_Iterable[str]] = ..., extracted_paths: _Optional[_Iterable[str]] = ..., repaired_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output", "path")
+    __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output", "path", "cut_paths", "filled_paths", "enforcement")
     JSON_FIELD_NUMBER: _ClassVar[int]
     VALID_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +181,9 @@ class StructureResponse(_message.Message):
     GROUNDING_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    CUT_PATHS_FIELD_NUMBER: _ClassVar[int]
+    FILLED_PATHS_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     json: str
     valid: bool
     errors: _containers.RepeatedScalarFieldContainer[str]
@@ -175,7 +196,10 @@ class StructureResponse(_message.Message):
     grounding: Grounding
     output: str
     path: str
-    def __init__(self, json: _Optional[str] = ..., valid: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., request_id: _Optional[str] = ..., schema_hash: _Optional[str] = ..., adapter: _Optional[str] = ..., grounding: _Optional[_Union[Grounding, _Mapping]] = ..., output: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    cut_paths: _containers.RepeatedScalarFieldContainer[str]
+    filled_paths: _containers.RepeatedScalarFieldContainer[str]
+    enforcement: Enforcement
+    def __init__(self, json: _Optional[str] = ..., valid: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., request_id: _Optional[str] = ..., schema_hash: _Optional[str] = ..., adapter: _Optional[str] = ..., grounding: _Optional[_Union[Grounding, _Mapping]] = ..., output: _Optional[str] = ..., path: _Optional[str] = ..., cut_paths: _Optional[_Iterable[str]] = ..., filled_paths: _Optional[_Iterable[str]] = ..., enforcement: _Optional[_Union[Enforcement, _Mapping]] = ...) -> None: ...
 
 class StructureStreamResponse(_message.Message):
     __slots__ = ("delta", "result")
@@ -194,18 +218,22 @@ class ValidateSchemaRequest(_message.Message):
     def __init__(self, json_schema: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ...) -> None: ...
 
 class ValidateSchemaResponse(_message.Message):
-    __slots__ = ("schema_hash", "post_checked_keywords", "compile_ms", "cache_hit", "grammar_backend")
+    __slots__ = ("schema_hash", "post_checked_keywords", "compile_ms", "cache_hit", "grammar_backend", "enforcement", "prompt_tokens")
     SCHEMA_HASH_FIELD_NUMBER: _ClassVar[int]
     POST_CHECKED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     COMPILE_MS_FIELD_NUMBER: _ClassVar[int]
     CACHE_HIT_FIELD_NUMBER: _ClassVar[int]
     GRAMMAR_BACKEND_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     schema_hash: str
     post_checked_keywords: _containers.RepeatedScalarFieldContainer[str]
     compile_ms: float
     cache_hit: bool
     grammar_backend: GrammarBackend
-    def __init__(self, schema_hash: _Optional[str] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., compile_ms: _Optional[float] = ..., cache_hit: _Optional[bool] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ...) -> None: ...
+    enforcement: Enforcement
+    prompt_tokens: int
+    def __init__(self, schema_hash: _Optional[str] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., compile_ms: _Optional[float] = ..., cache_hit: _Optional[bool] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., enforcement: _Optional[_Union[Enforcement, _Mapping]] = ..., prompt_tokens: _Optional[int] = ...) -> None: ...
 
 class GetServerInfoRequest(_message.Message):
     __slots__ = ()

@@ -34,3 +34,39 @@ def test_validate_schema_lists_the_keywords_the_lenient_grammar_relaxed(server):
     with SlotClient(server.target) as client:
         answer = client.validate_schema(schema)
     assert answer["post_checked_keywords"] == ["oneOf", "uniqueItems"]
+
+
+ENFORCED = {"type": "object", "title": "Venue", "properties": {
+    "name": {"type": "string", "minLength": 1},
+    "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+    "logo": {"type": "string", "contentMediaType": "image/png"}}, "required": ["name"]}
+
+
+def test_validate_schema_says_what_enforces_each_keyword_and_the_prompts_token_count(server, structurer):
+    from slot.prompt import schema_prompt_tokens
+    from slot.schema import load_schema
+
+    with SlotClient(server.target) as client:
+        answer = client.validate_schema(ENFORCED)
+    assert answer["enforcement"] == {
+        "grammar_keywords": ["items", "minLength", "properties", "required", "type"],
+        "post_checked_keywords": ["uniqueItems"], "closed_object_paths": ["/"],
+        "ignored_keywords": ["contentMediaType"]}
+    assert answer["post_checked_keywords"] == ["uniqueItems"]
+    expected = schema_prompt_tokens(structurer.engine.tokenizer, load_schema(ENFORCED).canonical)
+    assert answer["prompt_tokens"] == expected and 0 < expected < 6144
+
+
+def test_every_structure_response_carries_its_enforcement(server):
+    from slot.v1 import slot_pb2
+
+    with SlotClient(server.target) as client:
+        decoded = client.structure("The Blue Door is a venue.", ENFORCED, max_tokens=32)
+        free = client.structure("The Blue Door is a venue.", ENFORCED, max_tokens=32, unconstrained=True)
+    assert decoded.enforcement["grammar_keywords"] == ["items", "minLength", "properties", "required", "type"]
+    assert decoded.enforcement["closed_object_paths"] == ["/"]
+    assert decoded.enforcement["ignored_keywords"] == ["contentMediaType"]
+    assert free.enforcement["grammar_keywords"] == [] and free.enforcement["closed_object_paths"] == []
+    assert set(free.enforcement["post_checked_keywords"]) == {"items", "minLength", "properties", "required", "type",
+                                                              "uniqueItems"}
+    assert slot_pb2.StructureResponse.DESCRIPTOR.fields_by_name["enforcement"].number == 15

@@ -1,0 +1,613 @@
+"""Schema coverage on real-world schemas (issue 27): what SLOT serves, next to plain llguidance.
+
+Corpora (each a "source"):
+
+- ``schemastore``: SchemaStore's schemas with their positive and negative test instances
+  (``../shared/data/schemastore/``: ``schemas/<name>.json``, ``test/<name>/*``, ``negative_test/<name>/*``).
+  Instances in JSON are read, YAML too when PyYAML is installed; anything else is skipped and counted.
+- ``kubernetes``: the schemas the ``kubernetes-validate`` package ships, when it is installed (no instances).
+
+Per schema, SLOT's own path runs with the default settings: ``load_schema`` (the server's limits), then the
+llguidance grammar through a ``GrammarCache`` (open objects closed, the compile timeout and abandoned-compile
+bound of the server). Beside it, **plain llguidance** compiles the same document with its own JSON-schema
+compiler and none of SLOT's checks (strict, compact whitespace). Every valid instance is serialised as the
+grammar writes JSON (``slot.prompt.target_text``: compact, keys in schema order, integral numbers as
+integers), tokenized with the base model's tokenizer and fed to each compiled grammar. A valid instance SLOT's
+grammar refuses is counted as a **closed-object refusal** when the grammar of the schema as given (objects
+left open) accepts it: the cost of closing objects, reported apart. Invalid instances must be refused by the
+grammar or, failing that, by post-validation (``Schema.errors``).
+
+A schema is **served** when SLOT accepts it and its grammar accepts every valid instance (closed-object
+refusals aside); plain llguidance's served share counts the schemas it compiles whose grammar accepts every
+valid instance. Compile times are wall-clock (``GrammarCache.get`` for SLOT, the compile + validation +
+first matcher for plain llguidance), one process, one schema at a time.
+
+    .venv/bin/python benchmarks/bench_schema_coverage.py --out benchmarks/results/schema_coverage_2026-12-06.json
+    .venv/bin/python benchmarks/bench_schema_coverage.py --limit 50     # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SCHEMASTORE = ROOT.parent / "shared" / "data" / "schemastore"
+BACKEND = "llguidance"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Instance:
+    """One test instance: where it came from and its value (None with ``skipped`` when it could not be read)."""
+
+    file: str
+    value: Any = None
+    skipped: str = ""
+
+
+@dataclass
+class SchemaCase:
+    """One schema of a source with its instances."""
+
+    name: str
+    raw: bytes
+    valid: list[Instance] = field(default_factory=list)
+    invalid: list[Instance] = field(default_factory=list)
+
+
+@dataclass
+class Plain:
+    """The outcome of plain llguidance on one schema."""
+
+    status: str = ""
+    """'accepted', 'refused' or 'timeout'."""
+    reason: str = ""
+    compile_ms: float | None = None
+    valid_accepted: int = 0
+    invalid_rejected: int = 0
+
+
+@dataclass
+class Row:
+    """The outcome for one schema."""
+
+    name: str
+    slot: str = ""
+    """'accepted', or where SLOT refused it: 'load_schema', 'grammar', 'timeout'."""
+    slot_keyword: str = ""
+    slot_reason: str = ""
+    slot_compile_ms: float | None = None
+    plain: Plain = field(default_factory=lambda: Plain())
+    """llguidance alone, strict (its defaults)."""
+    lenient: Plain = field(default_factory=lambda: Plain())
+    """llguidance alone, lenient (what it cannot enforce it leaves out, saying so only in warnings)."""
+    closed_objects: int = 0
+    """Objects SLOT's grammar compiled closed."""
+    valid: int = 0
+    valid_accepted: int = 0
+    valid_closed_refused: int = 0
+    """Valid instances SLOT's grammar refuses only because of closed objects."""
+    valid_refused: list[str] = field(default_factory=list)
+    """Valid instances SLOT's grammar refuses for another reason (file names)."""
+    valid_post_rejected: int = 0
+    """Valid (per the corpus) instances that SLOT's post-validation rejects."""
+    invalid: int = 0
+    invalid_grammar_rejected: int = 0
+    invalid_rejected: int = 0
+    """Rejected by SLOT's grammar or, failing that, by post-validation."""
+    invalid_passed: list[str] = field(default_factory=list)
+    skipped_instances: int = 0
+    ignored_keywords: list[str] = field(default_factory=list)
+
+    @property
+    def served(self) -> bool:
+        return self.slot == "accepted" and self.valid_accepted + self.valid_closed_refused == self.valid
+
+    @property
+    def served_strict(self) -> bool:
+        return self.slot == "accepted" and self.valid_accepted == self.valid
+
+    def plain_served(self, plain: Plain) -> bool:
+        return plain.status == "accepted" and plain.valid_accepted == self.valid
+
+
+# --------------------------------------------------------------------------------------------------
+# corpora
+# --------------------------------------------------------------------------------------------------
+
+def read_instance(path: Path, root: Path) -> Instance:
+    """A test instance file: JSON, or YAML when PyYAML is there; anything else is skipped with a reason."""
+    name = str(path.relative_to(root))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return Instance(name, skipped=f"unreadable: {exc}")
+    if path.suffix == ".json":
+        try:
+            return Instance(name, json.loads(text))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            return Instance(name, skipped=f"not JSON: {exc}")
+    if path.suffix in YAML_SUFFIXES:
+        try:
+            import yaml
+        except ImportError:
+            return Instance(name, skipped="YAML (PyYAML not installed)")
+        try:
+            return Instance(name, json.loads(json.dumps(yaml.safe_load(text))))  # JSON's data model only
+        except (yaml.YAMLError, TypeError, ValueError) as exc:
+            return Instance(name, skipped=f"YAML not representable as JSON: {type(exc).__name__}")
+    return Instance(name, skipped=f"format {path.suffix or '(none)'} not read")
+
+
+def schemastore_cases(root: Path, names: set[str] | None = None) -> Iterator[SchemaCase]:
+    """SchemaStore's schemas (sorted by name) with their positive and negative instances."""
+    for path in sorted((root / "schemas").glob("*.json")):
+        name = path.stem
+        if names and name not in names:
+            continue
+        case = SchemaCase(name, path.read_bytes())
+        for folder, bucket in (("test", case.valid), ("negative_test", case.invalid)):
+            directory = root / folder / name
+            if directory.is_dir():
+                bucket.extend(read_instance(p, root) for p in sorted(directory.iterdir()) if p.is_file())
+        yield case
+
+
+def kubernetes_root() -> Path | None:
+    """The schema folder ``kubernetes-validate`` ships, or None when the package is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+def kubernetes_cases(root: Path, limit: int = 0) -> Iterator[SchemaCase]:
+    """The newest Kubernetes version's standalone strict schemas (no instances ship with them)."""
+    versions = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name)
+    folder = next((p / "standalone-strict" for p in reversed(versions) if (p / "standalone-strict").is_dir()), None)
+    for number, path in enumerate(sorted(folder.glob("*.json")) if folder else []):
+        if limit and number >= limit:
+            return
+        yield SchemaCase(f"{folder.parent.name}/{path.stem}", path.read_bytes())
+
+
+# --------------------------------------------------------------------------------------------------
+# the two compilers and the instance check
+# --------------------------------------------------------------------------------------------------
+
+class Runner:
+    """SLOT's path and plain llguidance for one tokenizer, with the server's default settings."""
+
+    def __init__(self, tokenizer: Any, vocab_size: int, settings: Any, model_dir: Path) -> None:
+        from slot.grammar.cache import GrammarCache
+        from slot.structurer import schema_limits
+
+        self.tokenizer = tokenizer
+        self.limits = schema_limits(settings)
+        self.timeout_s = settings.compile_timeout_s
+        self.slot = GrammarCache(tokenizer, vocab_size, compile_timeout_s=self.timeout_s)
+        self.open = GrammarCache(tokenizer, vocab_size, compile_timeout_s=self.timeout_s, close_objects=False)
+        self.slot.backend(BACKEND), self.open.backend(BACKEND)  # tokenizer set-up is not compile time
+        self.plain = PlainWorker(model_dir, self.timeout_s)
+
+    def ids(self, value: Any, schema: Any) -> list[int]:
+        from slot.target import target_text
+
+        return self.tokenizer.encode(target_text(value, schema), add_special_tokens=False)
+
+
+class PlainWorker:
+    """Plain llguidance in a child process, one call at a time (the parent waits): a compile past the timeout is
+    killed with its process, since llguidance cannot be interrupted, so it neither hangs the run nor keeps a core
+    busy while the next schema is timed."""
+
+    def __init__(self, model_dir: Path, timeout_s: float, instances_timeout_s: float = 120.0) -> None:
+        import multiprocessing
+
+        self._context = multiprocessing.get_context("spawn")
+        self._model_dir = model_dir
+        self.timeout_s = timeout_s
+        self.instances_timeout_s = instances_timeout_s
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        self._requests = self._context.Queue()
+        self._replies = self._context.Queue()
+        self._process = self._context.Process(target=_plain_worker, args=(str(self._model_dir), self._requests,
+                                                                          self._replies), daemon=True)
+        self._process.start()
+        self._replies.get(timeout=300)  # "ready": the tokenizer is set up
+
+    def _restart(self) -> None:
+        self._process.kill()
+        self._process.join()
+        self.restarts += 1
+        self._start()
+
+    def close(self) -> None:
+        self._requests.put(None)
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+    def run(self, document: Any, valid: list[list[int]], invalid: list[list[int]], *, lenient: bool) -> Plain:
+        """Compile (strict or lenient) and feed the instances' tokens; the outcome."""
+        import queue
+
+        self._requests.put((document, lenient, valid, invalid))
+        try:
+            kind, payload = self._replies.get(timeout=self.timeout_s)
+        except queue.Empty:
+            self._restart()
+            return Plain("timeout", f"compiling took longer than {self.timeout_s:g} s")
+        if kind == "refused":
+            return Plain("refused", payload)
+        outcome = Plain("accepted", compile_ms=round(payload, 2))
+        try:
+            outcome.valid_accepted, outcome.invalid_rejected = self._replies.get(timeout=self.instances_timeout_s)[1]
+        except queue.Empty:
+            self._restart()
+            outcome.reason = f"instances not checked within {self.instances_timeout_s:g} s (counted refused)"
+            outcome.invalid_rejected = len(invalid)
+        return outcome
+
+
+def _plain_worker(model_dir: str, requests: Any, replies: Any) -> None:
+    """The child of PlainWorker: llguidance's JSON-schema compiler (compact, strict or lenient) and its matcher."""
+    import llguidance
+    import llguidance.hf
+
+    from slot.models import load_tokenizer
+
+    tokenizer, vocab = load_tokenizer(Path(model_dir))
+    ll_tokenizer = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab)
+    replies.put(("ready", None))
+    while True:
+        item = requests.get()
+        if item is None:
+            return
+        document, lenient, valid, invalid = item
+        started = time.perf_counter()
+        try:
+            grammar = llguidance.LLMatcher.grammar_from_json_schema(
+                document, defaults={"whitespace_flexible": False}, overrides={"lenient": True} if lenient else None)
+            is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, ll_tokenizer)
+            if is_error:
+                raise ValueError("; ".join(messages))
+            matcher = llguidance.LLMatcher(ll_tokenizer, grammar, log_level=0)
+            if matcher.is_error():
+                raise ValueError(matcher.get_error().split("\n", 1)[0])
+        except Exception as exc:  # noqa: BLE001 - whatever llguidance raises is its refusal
+            replies.put(("refused", " ".join(str(exc).split())[:300]))
+            continue
+        replies.put(("compiled", (time.perf_counter() - started) * 1000))
+
+        def accepts(ids: list[int]) -> bool:
+            nonlocal matcher
+            matcher.reset()
+            if matcher.is_error():  # a lexer error survives reset: start afresh
+                matcher = llguidance.LLMatcher(ll_tokenizer, grammar, log_level=0)
+            return matcher.validate_tokens(ids) == len(ids) and matcher.consume_tokens(ids) and matcher.is_accepting()
+
+        replies.put(("instances", (sum(accepts(ids) for ids in valid), sum(not accepts(ids) for ids in invalid))))
+
+
+def slot_accepts(compiled: Any, ids: list[int]) -> bool:
+    """Whether SLOT's compiled grammar takes these tokens and ends accepting (a broken matcher refuses)."""
+    try:
+        matcher = compiled.matcher()
+        return bool(matcher.consume(ids)) and bool(matcher.is_accepting())
+    except Exception:  # noqa: BLE001 - a matcher that fails refuses the instance
+        return False
+
+
+def run_case(runner: Runner, case: SchemaCase) -> Row:
+    """SLOT's path and plain llguidance on one schema and its instances."""
+    from slot.errors import SlotError
+    from slot.schema import load_schema
+
+    row = Row(case.name)
+    valid = [i for i in case.valid if not i.skipped]
+    invalid = [i for i in case.invalid if not i.skipped]
+    row.skipped_instances = len(case.valid) + len(case.invalid) - len(valid) - len(invalid)
+    row.valid, row.invalid = len(valid), len(invalid)
+    try:
+        document = json.loads(case.raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        row.slot, row.slot_reason = "load_schema", f"not JSON: {exc}"
+        row.plain = Plain("refused", row.slot_reason)
+        row.lenient = Plain("refused", row.slot_reason)
+        return row
+    row.plain = _plain(runner, document, valid, invalid, lenient=False)
+    row.lenient = (_plain(runner, document, valid, invalid, lenient=True) if row.plain.status != "timeout" else
+                   Plain("timeout", "the strict compile timed out; the lenient one was not tried"))
+    stage = "load_schema"
+    try:
+        schema = load_schema(case.raw, runner.limits)
+        stage = "grammar"
+        started = time.perf_counter()
+        compiled, _ = runner.slot.get(schema, BACKEND)
+        row.slot_compile_ms = round((time.perf_counter() - started) * 1000, 2)
+    except SlotError as exc:
+        row.slot = "timeout" if "took longer than" in str(exc) else stage
+        row.slot_keyword, row.slot_reason = exc.keyword, str(exc).splitlines()[0][:300]
+        return row
+    row.slot = "accepted"
+    enforcement = compiled.enforcement
+    row.closed_objects = len(enforcement.closed_object_paths) if enforcement else 0
+    row.ignored_keywords = list(enforcement.ignored_keywords) if enforcement else []
+    opened: Any = None
+    for instance in valid:
+        ids = runner.ids(instance.value, schema.document)
+        row.valid_post_rejected += bool(schema.errors(instance.value))
+        if slot_accepts(compiled, ids):
+            row.valid_accepted += 1
+            continue
+        if row.closed_objects and opened is None:
+            try:
+                opened = runner.open.get(schema, BACKEND)[0]
+            except SlotError:
+                opened = False
+        if opened and slot_accepts(opened, ids):
+            row.valid_closed_refused += 1
+        else:
+            row.valid_refused.append(instance.file)
+    for instance in invalid:
+        grammar_rejects = not slot_accepts(compiled, runner.ids(instance.value, schema.document))
+        row.invalid_grammar_rejected += grammar_rejects
+        if grammar_rejects or schema.errors(instance.value):
+            row.invalid_rejected += 1
+        else:
+            row.invalid_passed.append(instance.file)
+    return row
+
+
+def _plain(runner: Runner, document: Any, valid: list[Instance], invalid: list[Instance], *, lenient: bool) -> Plain:
+    """Plain llguidance on the document as given, under the same compile timeout (in its worker process)."""
+    return runner.plain.run(document, [_ids(runner, i.value, document) for i in valid],
+                            [_ids(runner, i.value, document) for i in invalid], lenient=lenient)
+
+
+def _ids(runner: Runner, value: Any, document: Any) -> list[int]:
+    try:
+        return runner.ids(value, document)
+    except Exception:  # noqa: BLE001 - a value target_text cannot write: an empty text, which no grammar accepts
+        return []
+
+
+# --------------------------------------------------------------------------------------------------
+# summary and report
+# --------------------------------------------------------------------------------------------------
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    """p50, p95 and max (nearest rank) in ms; None when there are no values."""
+    if not values:
+        return {"p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    rank = lambda q: ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]  # noqa: E731
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(rank(0.95), 2), "max": round(ordered[-1], 2)}
+
+
+def share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def summarise(rows: list[Row]) -> dict[str, Any]:
+    """The per-source numbers."""
+    accepted = [r for r in rows if r.slot == "accepted"]
+    refusals: dict[str, int] = {}
+    for r in rows:
+        if r.slot != "accepted":
+            key = f"{r.slot}:{r.slot_keyword or '-'}"
+            refusals[key] = refusals.get(key, 0) + 1
+    ignored: dict[str, int] = {}
+    for r in accepted:
+        for keyword in r.ignored_keywords:
+            ignored[keyword] = ignored.get(keyword, 0) + 1
+    with_valid = [r for r in accepted if r.valid]
+    return {
+        "schemas": len(rows),
+        "slot": {
+            "accepted": len(accepted), "accepted_pct": share(len(accepted), len(rows)),
+            "served": sum(r.served for r in rows), "served_pct": share(sum(r.served for r in rows), len(rows)),
+            "served_without_closed_refusals": sum(r.served_strict for r in rows),
+            "served_without_closed_refusals_pct": share(sum(r.served_strict for r in rows), len(rows)),
+            "accepted_with_valid_instances": len(with_valid),
+            "all_valid_accepted": sum(r.served for r in with_valid),
+            "valid_instances": sum(r.valid for r in accepted),
+            "valid_accepted": sum(r.valid_accepted for r in accepted),
+            "valid_closed_object_refusals": sum(r.valid_closed_refused for r in accepted),
+            "valid_other_refusals": sum(len(r.valid_refused) for r in accepted),
+            "valid_post_validation_rejects": sum(r.valid_post_rejected for r in accepted),
+            "invalid_instances": sum(r.invalid for r in accepted),
+            "invalid_grammar_rejected": sum(r.invalid_grammar_rejected for r in accepted),
+            "invalid_rejected_grammar_or_post": sum(r.invalid_rejected for r in accepted),
+            "invalid_passing_both": sorted(f for r in accepted for f in r.invalid_passed),
+            "schemas_with_closed_objects": sum(bool(r.closed_objects) for r in accepted),
+            "compile_ms": percentiles([r.slot_compile_ms for r in accepted if r.slot_compile_ms is not None]),
+            "timeouts": sum(r.slot == "timeout" for r in rows),
+            "refusals": dict(sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "ignored_keywords": dict(sorted(ignored.items(), key=lambda kv: (-kv[1], kv[0]))),
+        },
+        "plain_llguidance": _plain_summary(rows, "plain"),
+        "plain_llguidance_lenient": _plain_summary(rows, "lenient"),
+        "skipped_instances": sum(r.skipped_instances for r in rows),
+    }
+
+
+def _plain_summary(rows: list[Row], kind: str) -> dict[str, Any]:
+    """The numbers of plain llguidance (``kind``: the Row attribute, 'plain' or 'lenient')."""
+    outcomes = [(r, getattr(r, kind)) for r in rows]
+    accepted = [(r, o) for r, o in outcomes if o.status == "accepted"]
+    served = sum(r.plain_served(o) for r, o in outcomes)
+    return {
+        "accepted": len(accepted), "accepted_pct": share(len(accepted), len(rows)),
+        "served": served, "served_pct": share(served, len(rows)),
+        "valid_instances": sum(r.valid for r, _ in accepted),
+        "valid_accepted": sum(o.valid_accepted for _, o in accepted),
+        "invalid_instances": sum(r.invalid for r, _ in accepted),
+        "invalid_grammar_rejected": sum(o.invalid_rejected for _, o in accepted),
+        "compile_ms": percentiles([o.compile_ms for _, o in accepted if o.compile_ms is not None]),
+        "timeouts": sum(o.status == "timeout" for _, o in outcomes),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Date, commit and machine facts recorded with the numbers (``run_record.machine``)."""
+    from run_record import machine as record
+
+    return record()
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables: one per source, SLOT and plain llguidance side by side."""
+    m = report["machine"]
+    lines = [f"# Schema coverage ({m['date'][:10]}, commit {m['commit']}, {m['cpu']}, one process)", ""]
+    for name, source in report["sources"].items():
+        lines.append(f"## {name}")
+        lines.append("")
+        if not source.get("available", True):
+            lines += [f"Not available: {source['reason']}.", ""]
+            continue
+        s, p = source["summary"]["slot"], source["summary"]["plain_llguidance"]
+        q = source["summary"]["plain_llguidance_lenient"]
+        total = source["summary"]["schemas"]
+        cell = lambda n, d: f"{n}/{d} ({share(n, d)}%)" if d else "-"  # noqa: E731
+        ms = lambda c: f"{c['p50']} / {c['p95']} / {c['max']}"  # noqa: E731
+        lines += [
+            "| | SLOT (load_schema + llguidance, objects closed) | plain llguidance (strict) | "
+            "plain llguidance (lenient) |",
+            "|---|---|---|---|",
+            f"| schemas accepted | {cell(s['accepted'], total)} | {cell(p['accepted'], total)} | "
+            f"{cell(q['accepted'], total)} |",
+            f"| served (accepted, grammar takes every valid instance; closed objects aside) | "
+            f"{cell(s['served'], total)} | {cell(p['served'], total)} | {cell(q['served'], total)} |",
+            f"| served, closed-object refusals counted as failures | "
+            f"{cell(s['served_without_closed_refusals'], total)} | {cell(p['served'], total)} | "
+            f"{cell(q['served'], total)} |",
+            f"| valid instances the grammar accepts | {cell(s['valid_accepted'], s['valid_instances'])} | "
+            f"{cell(p['valid_accepted'], p['valid_instances'])} | {cell(q['valid_accepted'], q['valid_instances'])} |",
+            f"| valid instances refused only for closed objects | "
+            f"{cell(s['valid_closed_object_refusals'], s['valid_instances'])} | - | - |",
+            f"| invalid instances the grammar rejects | "
+            f"{cell(s['invalid_grammar_rejected'], s['invalid_instances'])} | "
+            f"{cell(p['invalid_grammar_rejected'], p['invalid_instances'])} | "
+            f"{cell(q['invalid_grammar_rejected'], q['invalid_instances'])} |",
+            f"| invalid instances rejected by grammar + post-validation | "
+            f"{cell(s['invalid_rejected_grammar_or_post'], s['invalid_instances'])} | no post-validation | "
+            "no post-validation |",
+            f"| compile ms p50 / p95 / max (accepted) | {ms(s['compile_ms'])} | {ms(p['compile_ms'])} | "
+            f"{ms(q['compile_ms'])} |",
+            f"| compile timeouts ({report['settings']['compile_timeout_s']:g} s) | {s['timeouts']} | {p['timeouts']} | "
+            f"{q['timeouts']} |",
+            "",
+            f"Instances skipped (not JSON/YAML, or unreadable): {source['summary']['skipped_instances']}. "
+            f"Valid instances SLOT's post-validation rejects (corpus and jsonschema disagree): "
+            f"{s['valid_post_validation_rejects']}. Invalid instances passing grammar and post-validation: "
+            f"{len(s['invalid_passing_both'])}.",
+            "",
+            "SLOT's refusals (stage:keyword count): " + (", ".join(f"`{k}` {v}" for k, v in s["refusals"].items())
+                                                       or "none") + ".",
+            "",
+            "Keywords neither enforced nor checked (schemas listing them in `ignored_keywords`): "
+            + (", ".join(f"`{k}` {v}" for k, v in list(s["ignored_keywords"].items())[:15]) or "none") + ".",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=SCHEMASTORE, help="SchemaStore data folder")
+    parser.add_argument("--names", default="", help="comma-separated schema names (default: all)")
+    parser.add_argument("--limit", type=int, default=0, help="first N schemas per source (0: all)")
+    parser.add_argument("--no-kubernetes", action="store_true", help="leave out the kubernetes-validate schemas")
+    parser.add_argument("--out", type=Path, help="results JSON (a .md report is written beside it)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if not (args.root / "schemas").is_dir():
+        print(f"bench_schema_coverage: no SchemaStore data at {args.root} (expected schemas/, test/, negative_test/ "
+              "there; see ../shared/data/schemastore/README.md); nothing to measure", file=sys.stderr)
+        return 2
+
+    from slot.config import Settings
+
+    from slot.models import load_tokenizer, resolve_base_model
+
+    settings = Settings.from_env()
+    model_dir = resolve_base_model(settings.base_model, settings.home_path, progress=False)
+    tokenizer, vocab = load_tokenizer(model_dir)
+    runner = Runner(tokenizer, vocab, settings, model_dir)
+    names = {n.strip() for n in args.names.split(",") if n.strip()} or None
+    sources: dict[str, Any] = {}
+    cases = schemastore_cases(args.root, names)
+    sources["schemastore"] = run_source("schemastore", runner, cases, args.limit, args.quiet)
+    k8s = None if args.no_kubernetes else kubernetes_root()
+    if args.no_kubernetes:
+        sources["kubernetes"] = {"available": False, "reason": "left out (--no-kubernetes)"}
+    elif k8s is None or not k8s.is_dir():
+        sources["kubernetes"] = {"available": False,
+                                 "reason": "the kubernetes-validate package is not installed in this environment"}
+    else:
+        sources["kubernetes"] = run_source("kubernetes", runner, kubernetes_cases(k8s, args.limit), 0, args.quiet)
+    report = {
+        "about": "Schema coverage of SLOT's path (load_schema + llguidance grammar with the default settings, "
+                 "objects closed) and of plain llguidance on real-world schemas with valid and invalid instances. "
+                 "Generated by benchmarks/bench_schema_coverage.py.",
+        "machine": machine(),
+        "settings": {"compile_timeout_s": runner.timeout_s, "backend": BACKEND, "limits": asdict(runner.limits),
+                     "base_model": settings.base_model, "corpus": str(args.root)},
+        "sources": sources,
+    }
+    runner.plain.close()
+    report["settings"]["plain_worker_restarts"] = runner.plain.restarts
+    print(markdown(report))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        args.out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    return 0
+
+
+def settle(runner: Runner, seconds: float = 300.0) -> None:
+    """Wait for compiles abandoned at their timeout to end, so each schema is timed on an otherwise idle process
+    (and no compile is refused for capacity)."""
+    deadline = time.monotonic() + seconds
+    while (runner.slot.abandoned or runner.open.abandoned) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def run_source(name: str, runner: Runner, cases: Iterator[SchemaCase], limit: int, quiet: bool) -> dict[str, Any]:
+    """Every schema of one source, one after the other; the summary and the per-schema rows."""
+    rows: list[Row] = []
+    started = time.perf_counter()
+    for number, case in enumerate(cases, 1):
+        if limit and number > limit:
+            break
+        settle(runner)
+        one = time.perf_counter()
+        rows.append(run_case(runner, case))
+        took = time.perf_counter() - one
+        if not quiet and (number % 50 == 0 or took > 5):
+            print(f"{name}: {number} schemas, {time.perf_counter() - started:.0f} s ({case.name}: {took:.1f} s, "
+                  f"plain worker restarts {runner.plain.restarts})", file=sys.stderr, flush=True)
+    records = [asdict(r) | {"served": r.served, "plain_served": r.plain_served(r.plain),
+                            "lenient_served": r.plain_served(r.lenient)} for r in rows]
+    return {"available": True, "seconds": round(time.perf_counter() - started, 1), "summary": summarise(rows),
+            "schemas": records}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

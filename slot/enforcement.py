@@ -1,0 +1,106 @@
+"""What enforces each keyword of a schema: the grammar, post-validation only, or nothing (listed, never silent).
+
+A response must say how far its guarantee goes. Each constraint keyword the schema uses falls in one list:
+
+- ``grammar_keywords``: the grammar enforces it while decoding (a backend's ``enforces`` set, less what its
+  compile reported relaxed);
+- ``post_checked_keywords``: only the jsonschema post-validation checks it (``valid=false`` when broken);
+- ``ignored_keywords``: nothing checks it: keywords the draft's validator does not know (``contentMediaType``,
+  a newer draft's keyword under an older ``$schema``, a misspelt or custom keyword) and ``format:NAME`` for
+  format names no checker knows.
+
+Pure annotations (``title``, ``description``, ``examples``...) and vendor extensions (``x-...``) carry no
+constraint and are left out. ``closed_object_paths`` lists the objects the grammar was compiled closed
+(``slot.closed_objects``): there the grammar refuses keys the schema would allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from slot.schema import FORMAT_CHECKER, Schema, subschemas
+
+ANNOTATIONS = frozenset({
+    "title", "description", "default", "examples", "$comment", "deprecated", "readOnly", "writeOnly",
+    "$schema", "$id", "id", "$anchor", "$dynamicAnchor", "$recursiveAnchor", "$vocabulary", "$defs", "definitions",
+    # common non-standard annotations (editors' hints, SchemaStore's vocabulary)
+    "markdownDescription", "markdownEnumDescriptions", "enumDescriptions", "deprecationMessage", "errorMessage",
+    "defaultSnippets", "doNotSuggest", "allowTrailingCommas", "allowComments",
+})
+"""Keywords that constrain nothing (metadata, identifiers, containers of definitions)."""
+
+COMPANIONS = {"then": "if", "else": "if", "minContains": "contains", "maxContains": "contains",
+              "exclusiveMinimum": "minimum", "exclusiveMaximum": "maximum"}
+"""Keywords a validator checks inside another keyword's check (draft 4's boolean bounds, ``then``/``else``)."""
+
+GRAMMAR_KEYWORDS = frozenset({
+    "type", "enum", "const", "multipleOf", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "minLength", "maxLength", "pattern", "format", "items", "prefixItems", "additionalItems", "minItems", "maxItems",
+    "properties", "required", "additionalProperties", "patternProperties", "minProperties", "maxProperties",
+    "allOf", "anyOf", "oneOf", "$ref",
+})
+"""What llguidance's JSON grammar enforces unless its compile says otherwise (``oneOf`` is reported relaxed when
+it is compiled as ``anyOf``); other keywords it refuses, reports relaxed, or does not know."""
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    """Which keywords of a schema the grammar enforces, which only post-validation checks, and which nothing does."""
+
+    grammar_keywords: list[str] = field(default_factory=list)
+    post_checked_keywords: list[str] = field(default_factory=list)
+    closed_object_paths: list[str] = field(default_factory=list)
+    """JSON Pointers (in the schema) of the objects compiled with ``additionalProperties: false``."""
+    ignored_keywords: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"grammar_keywords": list(self.grammar_keywords),
+                "post_checked_keywords": list(self.post_checked_keywords),
+                "closed_object_paths": list(self.closed_object_paths),
+                "ignored_keywords": list(self.ignored_keywords)}
+
+
+def enforcement(schema: Schema, *, enforces: Iterable[str] | None = GRAMMAR_KEYWORDS,
+                relaxed: Iterable[str] = (), unchecked: Iterable[str] = (),
+                closed_paths: Iterable[str] = ()) -> Enforcement:
+    """The enforcement of ``schema`` under a grammar that enforces ``enforces`` (None: no grammar) except the
+    ``relaxed`` keywords, with ``unchecked`` entries (``format:NAME``) that nothing checks."""
+    grammar_set = frozenset(enforces or ()) - frozenset(relaxed)
+    checked = frozenset(schema.validator_class.VALIDATORS)
+    grammar: set[str] = set()
+    post: set[str] = set()
+    ignored: set[str] = set(unchecked)
+    for node in _nodes(schema.document):
+        for keyword in node:
+            if keyword in ANNOTATIONS or keyword.startswith("x-"):
+                continue
+            if keyword == "format" and (f"format:{node[keyword]}" in ignored or not grammar_set and
+                                        str(node[keyword]) not in FORMAT_CHECKER.checkers):
+                ignored.add(f"format:{node[keyword]}")
+                continue  # a format name nothing knows
+            if keyword in grammar_set and _grammar_applies(keyword, node):
+                grammar.add(keyword)
+            elif keyword in checked or COMPANIONS.get(keyword) in checked:
+                post.add(keyword)
+            else:
+                ignored.add(keyword)
+    post |= {k for k in relaxed if k in checked or COMPANIONS.get(k) in checked} - grammar
+    return Enforcement(grammar_keywords=sorted(grammar), post_checked_keywords=sorted(post),
+                       closed_object_paths=list(closed_paths), ignored_keywords=sorted(ignored))
+
+
+def _grammar_applies(keyword: str, node: dict[str, Any]) -> bool:
+    """Whether the grammar acts on this occurrence: ``additionalItems`` only beside a list of ``items``."""
+    return keyword != "additionalItems" or isinstance(node.get("items"), list)
+
+
+def _nodes(document: Any) -> Iterable[dict[str, Any]]:
+    """Every schema object of a document (subschemas of every keyword that holds them), without recursion."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        yield node
+        stack.extend(sub for sub, _ in subschemas(node))

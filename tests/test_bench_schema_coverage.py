@@ -1,0 +1,65 @@
+"""benchmarks/bench_schema_coverage.py on a tiny corpus in SchemaStore's layout (tests/data/schema_coverage/):
+SLOT's path and plain llguidance side by side, closed-object refusals apart, nothing from ../shared."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.model
+
+CORPUS = DATA / "schema_coverage"
+
+
+@pytest.fixture(scope="module")
+def report(benchmark_module, tmp_path_factory):
+    bench = benchmark_module("bench_schema_coverage")
+    out = tmp_path_factory.mktemp("coverage") / "coverage.json"
+    assert bench.main(["--root", str(CORPUS), "--out", str(out), "--no-kubernetes", "--quiet"]) == 0
+    assert out.with_suffix(".md").is_file()
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_the_numbers_of_each_schema(report):
+    source = report["sources"]["schemastore"]
+    rows = {row["name"]: row for row in source["schemas"]}
+    person, tags, choice = rows["person"], rows["tags"], rows["choice"]
+    # person: 4 valid instances read (JSON and YAML; TOML skipped); the one with an extra key is refused by the
+    # closed grammar only; `40.0` is written as the grammar writes it (`40`)
+    assert person["slot"] == "accepted" and person["skipped_instances"] == 1
+    assert (person["valid"], person["valid_accepted"], person["valid_closed_refused"]) == (4, 3, 1)
+    assert person["valid_refused"] == [] and person["served"] and person["closed_objects"] == 1
+    assert person["invalid"] == person["invalid_grammar_rejected"] == person["invalid_rejected"] == 2
+    assert person["plain"]["status"] == "accepted" and person["plain"]["valid_accepted"] == 4
+    # tags: the grammar leaves uniqueItems to post-validation, which rejects the repeated item
+    assert tags["slot"] == "accepted" and tags["valid_accepted"] == 1
+    assert (tags["invalid_grammar_rejected"], tags["invalid_rejected"], tags["invalid_passed"]) == (0, 1, [])
+    assert tags["plain"]["status"] == "refused" and tags["lenient"]["status"] == "accepted"
+    assert tags["lenient"]["invalid_rejected"] == 0  # plain lenient llguidance lets the repeated item through
+    # choice: overlapping oneOf branches, refused by SLOT's grammar and by strict llguidance, naming the keyword
+    assert (choice["slot"], choice["slot_keyword"]) == ("grammar", "oneOf") and not choice["served"]
+    assert choice["plain"]["status"] == "refused" and choice["lenient"]["status"] == "accepted"
+
+
+def test_the_summary_and_the_report(report):
+    summary = report["sources"]["schemastore"]["summary"]
+    slot, plain, lenient = summary["slot"], summary["plain_llguidance"], summary["plain_llguidance_lenient"]
+    assert (summary["schemas"], summary["skipped_instances"]) == (3, 1)
+    assert (slot["accepted"], slot["served"], slot["served_without_closed_refusals"]) == (2, 2, 1)
+    assert (slot["valid_instances"], slot["valid_accepted"], slot["valid_closed_object_refusals"]) == (5, 4, 1)
+    assert (slot["invalid_instances"], slot["invalid_rejected_grammar_or_post"], slot["invalid_passing_both"]) == \
+        (3, 3, [])
+    assert slot["refusals"] == {"grammar:oneOf": 1}
+    assert slot["compile_ms"]["p50"] is not None and slot["compile_ms"]["max"] >= slot["compile_ms"]["p95"]
+    assert (plain["accepted"], lenient["accepted"]) == (1, 3)
+    assert report["sources"]["kubernetes"]["available"] is False
+    assert {"date", "commit", "cpu", "cores"} <= report["machine"].keys()
+
+
+def test_a_missing_corpus_is_a_clear_message_not_a_traceback(benchmark_module, tmp_path, capsys):
+    bench = benchmark_module("bench_schema_coverage")
+    assert bench.main(["--root", str(tmp_path / "nowhere")]) == 2
+    assert "no SchemaStore data at" in capsys.readouterr().err
