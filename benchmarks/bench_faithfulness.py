@@ -19,7 +19,9 @@ Each system is scored on the JSON it returns (after near-copy repair and the gro
 decoding, so repair's effect is measured on the same rows without a second run).
 
 It prints the paper's metrics per split and system, the follow rate (share of swapped values the output
-reproduces) per key, and latency p50/p95 per split (systems interleaved row by row), and writes them with date, commit and machine to ``--out``.
+reproduces) per key, and latency p50/p95 per split (systems interleaved row by row, in rotating order, so no
+system always runs after another on the same row and profits from its caches), and writes them with date,
+commit and machine to ``--out``.
 
     .venv/bin/python benchmarks/bench_faithfulness.py --adapter stageC=tests/data/adapters/stage_c --limit 100 \
         --systems base,stageC,default,default+extract --out benchmarks/results/faithfulness_<date>.json
@@ -164,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         scored = systems + ([f"{s}:raw" for s in systems] if args.also_raw else [])
         outputs: dict[str, dict[str, str]] = {s: {} for s in scored}
         latency: dict[str, list[float]] = {s: [] for s in scored}
-        for n, row in enumerate(rows, 1):  # systems interleaved per row: caches and load favour none of them
-            for system in systems:
+        for n, row in enumerate(rows, 1):  # systems interleaved per row, in rotating order: the output memory
+            for system in systems[n % len(systems):] + systems[:n % len(systems)]:  # helps whoever comes second
                 started = time.perf_counter()
                 try:
                     adapter, policy = system_options(system)
