@@ -360,7 +360,7 @@ def cached_floor_ms(structurer: Any, row: Row, output: str, cached: int) -> floa
     engine = structurer.engine
     _, prompt_ids = prompt_of(structurer, row)
     ids = prompt_ids.ids + engine.tokenizer.encode(output, add_special_tokens=False)
-    with engine._adapter_scope(structurer.default_adapter) as model:
+    with engine.adapter_scope(structurer.default_adapter) as model:
         return floor_ms(model, ids, cached=cached)
 
 

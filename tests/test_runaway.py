@@ -223,11 +223,11 @@ def test_the_engine_choice_closes_a_string_when_logits_insist_on_repeating(struc
     assert len(word) == 1 and context[-1] == word[0]
     logits = torch.zeros(engine.vocab_size)
     logits[word[0]] = 50.0
-    choice = engine._choose(logits, matcher, greedy=True, context=context)
+    choice = engine.choose(logits, matcher, greedy=True, context=context)
     assert tokenizer.decode([choice]).startswith('"')
     short = tokenizer.encode('{"lyrics":"word word', add_special_tokens=False)
     fresh, _ = matcher_at(LYRICS, '{"lyrics":"word word')
-    assert engine._choose(logits, fresh, greedy=True, context=short) == word[0]  # two copies: kept
+    assert engine.choose(logits, fresh, greedy=True, context=short) == word[0]  # two copies: kept
 
 
 @pytest.mark.model
@@ -238,6 +238,6 @@ def test_the_engine_choice_masks_a_21st_digit(structurer, matcher_at):
     logits = torch.zeros(engine.vocab_size)
     logits[zero] = 50.0
     matcher, context = matcher_at(INTEGER, '{"relativeMinuteToStart":1' + "0" * 19)
-    assert tokenizer.decode([engine._choose(logits, matcher, greedy=True, context=context)]) == "}"
+    assert tokenizer.decode([engine.choose(logits, matcher, greedy=True, context=context)]) == "}"
     matcher, context = matcher_at(INTEGER, '{"relativeMinuteToStart":1' + "0" * 18)
-    assert engine._choose(logits, matcher, greedy=True, context=context) == zero
+    assert engine.choose(logits, matcher, greedy=True, context=context) == zero

@@ -49,11 +49,14 @@ class HalfWeightModels:
     token embedding. Only the thread that owns the engine's model calls ``get``.
     """
 
-    def __init__(self, model: Any, adapters: dict[str, Path], reload: Callable[[], Any]) -> None:
+    def __init__(self, model: Any, adapters: dict[str, Path], reload: Callable[[], Any],
+                 wrap: Callable[[Any], Any] | None = None) -> None:
         """``model`` (float32) becomes the first adapter's model (the base model's when there is none);
-        ``reload`` gives a fresh float32 copy of the base model for the others."""
+        ``reload`` gives a fresh float32 copy of the base model for the others; ``wrap`` (the engine passes
+        ``slot.engine.lean_llama.lean``) is applied to each float16-weight model built."""
         self.adapters = dict(adapters)
         self._reload = reload
+        self._wrap = wrap
         self._embeddings = model.get_input_embeddings()
         self._built: dict[str | None, Any] = {}
         self.first = next(iter(self.adapters), None)
@@ -75,6 +78,5 @@ class HalfWeightModels:
         if adapter is not None:
             model = merged(model, self.adapters[adapter])
         model.set_input_embeddings(self._embeddings)
-        from slot.engine.lean_llama import lean
-
-        return lean(half_weights(model))
+        packed = half_weights(model)
+        return self._wrap(packed) if self._wrap is not None else packed

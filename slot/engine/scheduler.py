@@ -128,7 +128,7 @@ class BatchScheduler:
 
     def _new_batch(self, adapter: str | None) -> Batch:
         """An empty batch for the model that runs ``adapter``: packed where it has a packed pass."""
-        with self.engine._adapter_scope(adapter) as model:
+        with self.engine.adapter_scope(adapter) as model:
             return PackedBatch() if callable(getattr(model, "packed", None)) else BatchCache()
 
     def _admit(self, running: list[tuple[Sequence, Future[Generation]]]
@@ -161,8 +161,8 @@ class BatchScheduler:
             future.set_result(cancelled_before_start(request))
             return
         try:
-            with self.engine._adapter_scope(request.adapter) as model:
-                sequence, cache = self.engine._prefill_sequence(model, request)
+            with self.engine.adapter_scope(request.adapter) as model:
+                sequence, cache = self.engine.prefill_sequence(model, request)
             batch.add(cache)
         except Exception as exc:  # noqa: BLE001 - reported to its caller, the thread goes on
             future.set_exception(exc)
@@ -194,7 +194,7 @@ class BatchScheduler:
         if not running:
             return
         try:
-            with self.engine._adapter_scope(running[0][0].request.adapter) as model:
+            with self.engine.adapter_scope(running[0][0].request.adapter) as model:
                 logits = batch.forward(model, feeds, self.engine.pad_id)
         except Exception as exc:  # noqa: BLE001
             self._fail(batch, running, exc)

@@ -82,7 +82,7 @@ class Sequence:
         elif self.greedy:
             token, _ = self._greedy(self.logits, output)
         else:
-            token = self._steer(self.engine._choose(self.logits, matcher, greedy=False, generator=self.generator,
+            token = self._steer(self.engine.choose(self.logits, matcher, greedy=False, generator=self.generator,
                                                     temperature=request.temperature, context=output), output)
         if matcher is not None and matcher.error:  # it broke while computing the mask: its choice means nothing
             return self._broken()
@@ -146,20 +146,20 @@ class Sequence:
         output += draft[:accepted]
         self.logits = logits[accepted]
         if self.request.on_delta is not None and (accepted or not prefill):
-            self.streamed = self.engine._stream(output, self.streamed, self.request.on_delta)
+            self.streamed = self.engine.stream(output, self.streamed, self.request.on_delta)
         return accepted if prefill else accepted + 1
 
     def _greedy(self, logits: torch.Tensor, context: list[int]) -> tuple[int | None, bool]:
         """The greedy choice after ``context`` (the output so far) given the model's ``logits`` there, and whether
         float32 made it: where the two best allowed tokens are a near-tie, float32 logits decide."""
         engine, matcher = self.engine, self.matcher
-        choice = engine._choose(logits, matcher, greedy=True, context=context)
+        choice = engine.choose(logits, matcher, greedy=True, context=context)
         if self.exact is None or choice is None or not engine.ties.close(logits, matcher):
             return self._steer(choice, context), False
         prompt = self.request.prompt
         exact = engine.ties.logits(self.exact, self.request.adapter, prompt.prefix, prompt.suffix + context)
         self.usage.tie_checks += 1
-        return self._steer(engine._choose(exact, matcher, greedy=True, context=context), context), True
+        return self._steer(engine.choose(exact, matcher, greedy=True, context=context), context), True
 
     def _steer(self, choice: int | None, context: list[int]) -> int | None:
         """Finish mode (``slot.engine.finish``): ``choice``, or the next token of a completion that fits in what is

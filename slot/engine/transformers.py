@@ -58,8 +58,10 @@ class TransformersEngine(Engine):
             self._check_adapters(adapters)
         if dtype == "float16-weights":
             from slot.engine.half_weights import HalfWeightModels
+            from slot.engine.lean_llama import lean
 
-            self._half = HalfWeightModels(model, adapters or {}, lambda: load(model_dir, dtype="float32")[0])
+            self._half = HalfWeightModels(model, adapters or {}, lambda: load(model_dir, dtype="float32")[0],
+                                          wrap=lean)
             self._adapters = list(adapters or {})
             model = self._half.get(self._half.first)
         elif adapters:
@@ -145,7 +147,7 @@ class TransformersEngine(Engine):
         return self.scheduler.submit(request).result()
 
     @contextlib.contextmanager
-    def _adapter_scope(self, adapter: str | None) -> Iterator[Any]:
+    def adapter_scope(self, adapter: str | None) -> Iterator[Any]:
         """Within the scope, forward passes run ``adapter`` (``None``: the base model); yields the model to call."""
         if self._half is not None:
             yield self._half.get(adapter)
@@ -202,7 +204,7 @@ class TransformersEngine(Engine):
         self.prefix_cache.put(key, cache)
         return cache, 0
 
-    def _prefill_sequence(self, model: Any, request: GenerationRequest) -> tuple[Sequence, Any]:
+    def prefill_sequence(self, model: Any, request: GenerationRequest) -> tuple[Sequence, Any]:
         """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache.
 
         The first draft (what the grammar forces at the start, and what earlier outputs of the schema began
@@ -221,8 +223,8 @@ class TransformersEngine(Engine):
         sequence.prefill_ms = (time.perf_counter() - started) * 1000
         return sequence, cache
 
-    def _choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
-                generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:
+    def choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
+               generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:
         """The next token: masked argmax (or a masked sample when temperature > 0).
 
         Greedy, the model's own first choice is kept when the mask allows it: that is the masked argmax, read
@@ -275,7 +277,9 @@ class TransformersEngine(Engine):
             return token
         return int(torch.argmax(scores.masked_fill(torch.from_numpy(banned), float("-inf"))))
 
-    def _stream(self, output: list[int], streamed: str, on_delta: Any) -> str:
+    def stream(self, output: list[int], streamed: str, on_delta: Any) -> str:
+        """Hand ``on_delta`` the text decoded since ``streamed`` (held back while it ends mid-character);
+        returns the text streamed so far."""
         text = self.tokenizer.decode(output, skip_special_tokens=True)
         if text.endswith("\ufffd") or not text.startswith(streamed):
             return streamed
