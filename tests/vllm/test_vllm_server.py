@@ -59,7 +59,7 @@ def vllm_server(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     log = tmp_path_factory.mktemp("vllm-serve") / "serve.log"
     slot = Path(sys.executable).with_name("slot")
     command = [str(slot), "serve", "--engine", "vllm", "--home", settings.home, "--host", "127.0.0.1",
-               "--port", str(port), "--metrics-port", "0", "--max-concurrency", "4", "--grace-period-s", "5",
+               "--port", str(port), "--metrics-port", "0", "--http-port", "0", "--max-concurrency", "4", "--grace-period-s", "5",
                "--vllm-max-num-seqs", "4", "--vllm-kv-cache-mb", "256", "--vllm-max-model-len", "2048"]
     with open(log, "wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=dict(os.environ))
