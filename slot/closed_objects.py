@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from slot.leaves import escape_token
 from slot.schema import subschemas
 
 WHOLE_SCHEMA_BLOCKERS = frozenset({"allOf", "oneOf", "not", "if", "unevaluatedProperties", "$dynamicRef"})
@@ -66,7 +67,7 @@ def _close(node: Any, path: str, closed: list[str], depth: int) -> None:
         children = node.get(keyword)
         if isinstance(children, dict):
             for name, child in children.items():
-                _close(child, f"{path}/{keyword}/{_escape(name)}", closed, depth + 1)
+                _close(child, f"{path}/{keyword}/{escape_token(name)}", closed, depth + 1)
     for keyword in _ONES:
         _close(node.get(keyword), f"{path}/{keyword}", closed, depth + 1)
     for keyword in _LISTS:
@@ -74,11 +75,6 @@ def _close(node: Any, path: str, closed: list[str], depth: int) -> None:
         if isinstance(children, list):
             for i, child in enumerate(children):
                 _close(child, f"{path}/{keyword}/{i}", closed, depth + 1)
-
-
-def _escape(name: Any) -> str:
-    """A JSON Pointer token (RFC 6901)."""
-    return str(name).replace("~", "~0").replace("/", "~1")
 
 
 def _uses_any(node: Any, keywords: frozenset[str], depth: int = 0) -> bool:

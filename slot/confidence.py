@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from slot.leaves import join_pointer
+from slot.json_spans import value_spans as scan
 
 __all__ = ["Aggregate", "token_spans", "value_spans", "leaf_confidences", "attach_confidence"]
 
 Aggregate = Literal["product", "min"]
 
-_DECODER = json.JSONDecoder()
-_SPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER_START = frozenset("-0123456789")
 
 
@@ -66,46 +63,12 @@ def token_spans(tokenizer: Any, token_ids: Sequence[int], text: str) -> list[tup
 def value_spans(text: str) -> dict[str, tuple[int, int]]:
     """``[start, end)`` of every leaf value in JSON ``text``, keyed by JSON Pointer as ``slot.leaves.iter_leaves``
     names them (strings with their quotes; empty containers with their brackets); {} when it does not parse."""
-    spans: dict[str, tuple[int, int]] = {}
     try:
-        end = _scan(text, _SPACE.match(text, 0).end(), "", spans)  # type: ignore[union-attr] - matches ""
-    except (ValueError, IndexError, RecursionError):
+        json.loads(text)
+    except (ValueError, RecursionError):
         return {}
-    return spans if not text[end:].strip() else {}
-
-
-def _scan(text: str, at: int, pointer: str, spans: dict[str, tuple[int, int]]) -> int:
-    """Record the leaves of the value at ``at`` under ``pointer``; returns where the value ends."""
-    opening = text[at]
-    if opening not in "{[":
-        _, end = _DECODER.raw_decode(text, at)
-        spans[pointer] = (at, end)
-        return end
-    closing = "}" if opening == "{" else "]"
-    start, at = at, _skip(text, at + 1)
-    if text[at] == closing:
-        spans[pointer] = (start, at + 1)
-        return at + 1
-    index = 0
-    while True:
-        if opening == "{":
-            key, at = _DECODER.raw_decode(text, at)
-            at = _skip(text, at)
-            if not isinstance(key, str) or text[at] != ":":
-                raise ValueError("not an object key")
-            child, at = join_pointer(pointer, key), _skip(text, at + 1)
-        else:
-            child, index = join_pointer(pointer, index), index + 1
-        at = _skip(text, _scan(text, at, child, spans))
-        if text[at] == closing:
-            return at + 1
-        if text[at] != ",":
-            raise ValueError("expected , or a closing bracket")
-        at = _skip(text, at + 1)
-
-
-def _skip(text: str, at: int) -> int:
-    return _SPACE.match(text, at).end()  # type: ignore[union-attr] - matches ""
+    return {span.pointer: (span.start, span.end) for span in scan(text)
+            if span.kind not in ("object", "array") or not text[span.start + 1:span.end - 1].strip()}
 
 
 def leaf_confidences(text: str, spans: Sequence[tuple[int, int]], probs: Sequence[float], *,

@@ -16,7 +16,7 @@ constraint and are left out. ``closed_object_paths`` lists the objects the gramm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from slot.schema import FORMAT_CHECKER, Schema, subschemas
@@ -55,10 +55,8 @@ class Enforcement:
     ignored_keywords: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {"grammar_keywords": list(self.grammar_keywords),
-                "post_checked_keywords": list(self.post_checked_keywords),
-                "closed_object_paths": list(self.closed_object_paths),
-                "ignored_keywords": list(self.ignored_keywords)}
+        """The four lists by name (the proto message ``Enforcement`` has the same fields)."""
+        return asdict(self)
 
 
 def enforcement(schema: Schema, *, enforces: Iterable[str] | None = GRAMMAR_KEYWORDS,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "field_path", "set_at", "resolve_ref",
-           "iter_leaves", "leaf_map"]
+__all__ = ["escape_token", "unescape_token", "join_pointer", "split_pointer", "field_path", "set_at", "remove_at",
+           "resolve_ref", "iter_leaves", "leaf_map"]
 
 
 def escape_token(token: str | int) -> str:
@@ -42,16 +42,30 @@ def field_path(pointer: str) -> str:
     return "/".join("*" if token.isdigit() else token for token in pointer.split("/"))
 
 
-def set_at(document: Any, pointer: str, value: Any) -> None:
-    """Replace the value at ``pointer`` (which must exist, not the root) inside ``document``, in place."""
+def _parent(document: Any, pointer: str) -> tuple[Any, str]:
+    """The container holding the value at ``pointer`` (which must exist, not the root) and its last token."""
     tokens = split_pointer(pointer)
     node = document
     for token in tokens[:-1]:
         node = node[int(token)] if isinstance(node, list) else node[token]
+    return node, tokens[-1]
+
+
+def set_at(document: Any, pointer: str, value: Any) -> None:
+    """Replace the value at ``pointer`` (which must exist, not the root) inside ``document``, in place."""
+    node, last = _parent(document, pointer)
     if isinstance(node, list):
-        node[int(tokens[-1])] = value
+        node[int(last)] = value
     else:
-        node[tokens[-1]] = value
+        node[last] = value
+
+
+def remove_at(document: Any, pointer: str) -> None:
+    """Remove the object member at ``pointer`` inside ``document``, in place (list items stay: removing one
+    would shift the pointers of the others)."""
+    node, last = _parent(document, pointer)
+    if isinstance(node, dict):
+        node.pop(last, None)
 
 
 def resolve_ref(document: Any, ref: str) -> Any:

@@ -230,51 +230,52 @@ class Structurer:
             prompt=prompt, grammar=None, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
             is_cancelled=is_cancelled)
-        generation, hit = self._generate(request, checked if constrained else None, backend, timings)
+        generation, grammar, hit = self._generate(request, checked if constrained else None, backend, timings)
         checked_output = validate_output(generation.text, checked)
         value = checked_output.value
-        grounding = None
+        grounding, report = None, None
         extracted: list[str] = []
         extra: dict[str, Any] = {}
+        grounding_started = time.perf_counter()
         if checked_output.parsed:
-            grounding_started = time.perf_counter()
             report = _ground(value, text, checked.document)
             if grounding_policy == "extract" and constrained and report.ungrounded_paths:
                 spans_document, extracted = span_schema(checked.document, report.ungrounded_paths, word_spans(text))
                 if extracted:  # second pass: the same prompt, the flagged leaves constrained to the text's spans
                     first_usage = generation.usage
-                    generation, _ = self._generate(replace(request, on_delta=None),
-                                                   self.load_internal_schema(spans_document), backend, timings)
+                    generation, _, _ = self._generate(replace(request, on_delta=None),
+                                                      self.load_internal_schema(spans_document), backend, timings)
                     generation.usage = first_usage.plus(generation.usage)
                     checked_output = validate_output(generation.text, checked)
                     value = checked_output.value
                     report = _ground(value, text, checked.document) if checked_output.parsed else None
+        cut_paths, filled_paths = _budget_paths(generation)  # of the generation answered with
+        if report is not None:
             repaired: list[str] = []
-            if report is not None and self.settings.repair_copies:
+            if self.settings.repair_copies:
                 value, repaired, report = _repair(value, report, checked, text)
-            if report is not None:
-                report = report.without(_budget_paths(generation)[1])  # a filled value claims nothing
-                applied = _apply(value, report, checked.document, "keep" if grounding_policy == "extract"
-                                 else grounding_policy)
-                if grounding_policy == "omit" and applied is not value and \
-                        not validate_output(json.dumps(applied, ensure_ascii=False), checked).valid:
-                    applied = value  # a key left out would break the schema (minProperties, dependencies)
-                value = applied
-                grounding = report.to_dict() | {"extracted_paths": extracted, "repaired_paths": repaired}
-                extra = _confidence(self.engine.tokenizer, generation, grounding)
+            report = report.without(filled_paths)  # a filled value claims nothing
+            applied = _apply(value, report, checked.document, "keep" if grounding_policy == "extract"
+                             else grounding_policy)
+            if grounding_policy == "omit" and applied is not value and not _fits(applied, checked):
+                applied = value  # a key left out would break the schema (minProperties, dependencies)
+            value = applied
+            grounding = report.to_dict() | {"extracted_paths": extracted, "repaired_paths": repaired}
+            extra = _confidence(self.engine.tokenizer, generation, grounding)
+        if checked_output.parsed:
             timings.grounding_ms = (time.perf_counter() - grounding_started) * 1000
         errors = list(checked_output.errors)
         if generation.error:
             errors.insert(0, generation.error)
         timings.total_ms = (time.perf_counter() - started) * 1000 + queue_ms
-        cut_paths, filled_paths = _budget_paths(generation)
         return StructureResult(
             output=generation.text, json=value, cut_paths=cut_paths, filled_paths=filled_paths,
             valid=checked_output.valid and generation.finish_reason in ("stop", "length"),
             errors=errors, finish_reason=generation.finish_reason, usage=generation.usage, timings=timings,
             schema_hash=checked.hash, adapter=engine_adapter or BASE, grammar_backend=backend if constrained else "",
             grammar_cache_hit=hit, grounding=grounding, extra=extra,
-            enforcement=self.enforcement(checked, backend if constrained else None))
+            enforcement=grammar.enforcement if grammar is not None and grammar.enforcement is not None
+            else self.enforcement(checked, None))
 
     def _parsed(self, text: str, schema: Schema, started: float, queue_ms: float,
                  on_delta: Callable[[str], None] | None) -> StructureResult | None:
@@ -310,8 +311,9 @@ class Structurer:
                                             max_enum_values=1 << 16, max_nodes=1 << 16))
 
     def _generate(self, request: GenerationRequest, schema: Schema | None, backend: str,
-                  timings: Timings) -> tuple[Any, bool]:
-        """One decoding pass, constrained by ``schema``'s grammar when given; adds its times to ``timings``."""
+                  timings: Timings) -> tuple[Any, Any, bool]:
+        """One decoding pass, constrained by ``schema``'s grammar when given: the generation, the compiled grammar
+        (None unconstrained) and whether it came from the cache; adds its times to ``timings``."""
         grammar, hit = None, False
         if schema is not None:
             grammar, hit = self.compile(schema, backend)
@@ -320,7 +322,7 @@ class Structurer:
             request, grammar=grammar, json_schema=self.grammar_document(schema) if schema is not None else None))
         timings.prefill_ms += generation.prefill_ms
         timings.generate_ms += generation.prefill_ms + generation.decode_ms
-        return generation, hit
+        return generation, grammar, hit
 
 
 def _confidence(tokenizer: Any, generation: Any, grounding: dict[str, Any]) -> dict[str, Any]:
@@ -342,9 +344,14 @@ def _repair(value: Any, report: Any, schema: Schema, text: str) -> tuple[Any, li
     from slot.grounding.repair import repair_near_copies
 
     repaired_value, repaired = repair_near_copies(value, report, schema.document, text)
-    if not repaired or not validate_output(json.dumps(repaired_value, ensure_ascii=False), schema).valid:
+    if not repaired or not _fits(repaired_value, schema):
         return value, [], report
     return repaired_value, repaired, _ground(repaired_value, text, schema.document)
+
+
+def _fits(value: Any, schema: Schema) -> bool:
+    """Whether a value SLOT changed after decoding (repaired, keys left out) still validates against ``schema``."""
+    return validate_output(json.dumps(value, ensure_ascii=False), schema).valid
 
 
 def _budget_paths(generation: Any) -> tuple[list[str], list[str]]:

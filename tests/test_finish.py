@@ -9,8 +9,9 @@ import json
 import jsonschema
 import pytest
 
-from slot.engine.finish import cut_and_filled, value_spans
+from slot.engine.finish import cut_and_filled
 from slot.engine.json_state import StringState
+from slot.json_spans import value_spans
 
 
 def _written(model: str, finish: str) -> tuple[str, list[tuple[int, int]]]:

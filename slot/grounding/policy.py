@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from slot.grounding.result import Grounding, UngroundedValuesError
 from slot.grounding.schema_paths import allows_null, subschemas_at
-from slot.leaves import escape_token, set_at, split_pointer
+from slot.leaves import remove_at, set_at, split_pointer
 
 __all__ = ["Policy", "is_optional", "apply_policy"]
 
@@ -18,22 +18,13 @@ Policy = Literal["keep", "omit", "null", "fail"]
 def is_optional(schema: dict[str, Any] | None, pointer: str) -> bool:
     """Whether the leaf at ``pointer`` is an object property no subschema of its parent requires (so the key
     may be left out); False for array items, the root and paths the schema does not describe."""
-    tokens = split_pointer(pointer)
-    if not tokens:
+    if not pointer:
         return False
-    parents = subschemas_at(schema, "".join(f"/{escape_token(t)}" for t in tokens[:-1]))
-    key = tokens[-1]
+    parent, _, _ = pointer.rpartition("/")
+    key = split_pointer(pointer)[-1]
+    parents = subschemas_at(schema, parent)
     return bool(parents) and any(key in (p.get("properties") or {}) for p in parents) and \
         all(key not in (p.get("required") or []) for p in parents)
-
-
-def _without(data: Any, pointer: str) -> None:
-    tokens = split_pointer(pointer)
-    node = data
-    for token in tokens[:-1]:
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    if isinstance(node, dict):
-        node.pop(tokens[-1], None)
 
 
 def apply_policy(data: Any, grounding: Grounding, schema: dict[str, Any] | None,
@@ -58,7 +49,7 @@ def apply_policy(data: Any, grounding: Grounding, schema: dict[str, Any] | None,
             return data
         out = copy.deepcopy(data)
         for pointer in sorted(optional, key=lambda p: len(split_pointer(p)), reverse=True):
-            _without(out, pointer)
+            remove_at(out, pointer)
         return out
     if policy != "null":
         raise ValueError(f"unknown grounding policy {policy!r}; expected keep, omit, null or fail")

@@ -187,10 +187,7 @@ def wire_confidence(value: float | None) -> float:
 
 def wire_enforcement(enforced: Enforcement) -> Any:
     """Enforcement -> its proto message."""
-    return slot_pb2.Enforcement(grammar_keywords=enforced.grammar_keywords,
-                                post_checked_keywords=enforced.post_checked_keywords,
-                                closed_object_paths=enforced.closed_object_paths,
-                                ignored_keywords=enforced.ignored_keywords)
+    return slot_pb2.Enforcement(**enforced.to_dict())
 
 
 def to_proto(result: StructureResult, request_id: str) -> Any:
