@@ -47,7 +47,7 @@ def measure(config_path: Path, threads: list[int], prompt_tokens: int = 300) -> 
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
 
-    from slot.engine.half_weights import half_weights
+    from slot.engine.cpu.model.half_weights import half_weights
 
     config = AutoConfig.from_pretrained(config_path.parent if config_path.is_file() else config_path)
     torch.manual_seed(0)

@@ -269,14 +269,14 @@ def prompt_of(structurer: Any, row: Row) -> Any:
 
 def reset_prefix_cache(structurer: Any) -> None:
     """Empty an engine's prefix cache (same budget)."""
-    from slot.engine.prefix_cache import PrefixCache
+    from slot.engine.cpu.caches.prefix_cache import PrefixCache
 
     structurer.engine.prefix_cache = PrefixCache(structurer.engine.prefix_cache.budget)
 
 
 def reset_output_memory(structurer: Any) -> None:
     """Forget an engine's earlier outputs (same size), so it learns from the coming rows only."""
-    from slot.engine.output_memory import OutputMemory
+    from slot.engine.cpu.drafts.output_memory import OutputMemory
 
     memory = getattr(structurer.engine, "output_memory", None)
     if memory is not None:

@@ -1,7 +1,7 @@
 """Replay recorded greedy outputs through the draft builder, without the model: passes a draft policy would take.
 
 Decoding is exact, so at every position the model chooses the recorded output token: a draft is accepted up
-to its first difference from the recording. That makes draft policies (``slot.engine.drafts``, the output
+to its first difference from the recording. That makes draft policies (``slot.engine.cpu.drafts.proposals``, the output
 memory) cheap to compare on hundreds of rows: ``record`` runs the real engine once, ``replay`` then takes
 seconds per policy. The replay follows the engine step for step (the opening draft verified by the prefill,
 one chosen token plus a draft per pass, the memory filled with each finished output in row order), so with
@@ -32,7 +32,7 @@ PASS_MS, TOKEN_MS = 33.0, 3.6
 
 def record(structurer: Any, rows: list[Any], out: Path) -> None:
     """Decode each row with the engine (a fresh output memory) and write its output token ids and pass count."""
-    from slot.engine.output_memory import OutputMemory
+    from slot.engine.cpu.drafts.output_memory import OutputMemory
 
     engine = structurer.engine
     engine.output_memory = OutputMemory(engine.output_memory.schemas, engine.output_memory.outputs)
@@ -59,7 +59,7 @@ def record(structurer: Any, rows: list[Any], out: Path) -> None:
 def replay_row(ids: list[int], matcher: Any, tokenizer: Any, source: str, limit: int,
                memory: Any) -> tuple[int, int]:
     """(decoding passes, tokens fed to them) to produce ``ids`` with the engine's drafting."""
-    from slot.engine.drafts import build_draft
+    from slot.engine.cpu.drafts.proposals import build_draft
 
     def accepted(draft: list[int], at: int) -> int:
         count = 0
@@ -90,7 +90,7 @@ def replay_row(ids: list[int], matcher: Any, tokenizer: Any, source: str, limit:
 def replay(records: list[dict[str, Any]], tokenizer: Any, grammars: Any, *, draft_tokens: int,
            output_memory: int) -> list[dict[str, Any]]:
     """Every recorded row in order, the memory filled as the engine fills it; per row passes and fed tokens."""
-    from slot.engine.output_memory import OutputMemory
+    from slot.engine.cpu.drafts.output_memory import OutputMemory
     from slot.schema import load_schema
 
     memory = OutputMemory(output_memory)

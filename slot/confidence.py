@@ -1,7 +1,7 @@
 """Per-field confidence: the engine's token probabilities mapped onto the leaves of the output JSON.
 
 The engine records, for every token it emits, the probability the model gave it under the grammar's mask
-(``slot.engine.probability``: the softmax over the tokens the grammar allows there; 1.0 for a token the
+(``slot.engine.cpu.decoding.probability``: the softmax over the tokens the grammar allows there; 1.0 for a token the
 grammar forces). A leaf's confidence is the **product** of the probabilities of the tokens that write its
 value: the model's probability of the whole value given what came before, under the grammar. The tokens of
 a value are those whose characters overlap its text (``value_spans``), the quotes of a string included, so

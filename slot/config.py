@@ -118,18 +118,18 @@ class Settings:
     max_string_repeats: int = 4
     """Close a string once its last words (one word, or a phrase of up to 16 tokens) repeat this many times in a
     row and the model would begin one more copy: the closing quote is taken instead when the grammar allows it
-    (greedy decoding, ``slot.engine.runaway``); 0 disables the guard."""
+    (greedy decoding, ``slot.engine.cpu.guards.runaway``); 0 disables the guard."""
 
     max_number_digits: int = 20
     """Most digits a number's integer part, fraction or exponent may have where the schema's bounds (minimum,
     maximum, multipleOf, enforced by the grammar) leave it open: stops a runaway ``1000000...`` (greedy
-    decoding, ``slot.engine.runaway``); 0 disables the cap."""
+    decoding, ``slot.engine.cpu.guards.runaway``); 0 disables the cap."""
 
     finish_window: int = 64
     """Finish mode: within this many tokens of max_tokens, a choice that would leave no room for a valid
     completion is replaced by one that closes the open values and writes the missing required keys, so the
-    output still parses (finish_reason 'length', cut and filled paths listed; ``slot.engine.finish``); 0 turns
-    it off."""
+    output still parses (finish_reason 'length', cut and filled paths listed; ``slot.engine.cpu.guards.finish``);
+    0 turns it off."""
 
     tie_margin: float = 0.1
     """float16 weights only: where the two best allowed tokens are closer than this (in logits), a float32 pass

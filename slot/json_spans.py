@@ -1,6 +1,6 @@
 """Where each value of a JSON text (or of a prefix of one) lies: its JSON Pointer, kind and characters.
 
-Finish mode reads a cut output back with it (``slot.engine.finish``: which values were open, which it wrote),
+Finish mode reads a cut output back with it (``slot.engine.cpu.guards.finish``: which values were open, which it wrote),
 and per-field confidence maps token probabilities onto the leaves of a finished one (``slot.confidence``).
 Lenient by design: an unfinished value ends where the text ends.
 """

@@ -195,7 +195,7 @@ def load_tokenizer(path: Path) -> tuple[Any, int]:
 def load(path: Path, *, dtype: str = "float32"):  # type: ignore[no-untyped-def]
     """Load a causal LM and its tokenizer from a local directory (never from a hub).
 
-    ``float16-weights`` loads float32 weights: the engine packs them (``slot.engine.half_weights``).
+    ``float16-weights`` loads float32 weights: the engine packs them (``slot.engine.cpu.model.half_weights``).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -73,7 +73,7 @@ class StructureResult:
     """How the answer was made: 'model' (decoded) or 'parse' (a JSON value found in the text, slot.parse_first)."""
     cut_paths: list[str] = field(default_factory=list)
     """JSON Pointers of the values max_tokens cut short: a string, number or array that finish mode closed
-    (``slot.engine.finish``)."""
+    (``slot.engine.cpu.guards.finish``)."""
     filled_paths: list[str] = field(default_factory=list)
     """JSON Pointers of the values finish mode wrote itself (required keys the model had not reached, with the
     shortest value their schema allows); never reported as grounded."""
@@ -112,7 +112,7 @@ class Structurer:
             from slot.engine.vllm import VllmEngine
 
             return cls.around(settings, VllmEngine.from_settings(model_dir, adapters, settings), adapters)
-        from slot.engine.transformers import TransformersEngine
+        from slot.engine.cpu.engine import TransformersEngine
 
         engine = TransformersEngine(model_dir, adapters=adapters, dtype=settings.resolved_dtype, threads=settings.threads,
                                     speculation=settings.speculation, draft_tokens=settings.draft_tokens,
@@ -355,8 +355,8 @@ def _fits(value: Any, schema: Schema) -> bool:
 
 
 def _budget_paths(generation: Any) -> tuple[list[str], list[str]]:
-    """The paths finish mode cut and filled in ``generation`` (``slot.engine.finish``)."""
-    from slot.engine.finish import cut_and_filled
+    """The paths finish mode cut and filled in ``generation`` (``slot.engine.cpu.guards.finish``)."""
+    from slot.engine.cpu.guards.finish import cut_and_filled
 
     return cut_and_filled(generation.text, generation.finish_spans)
 

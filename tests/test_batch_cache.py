@@ -11,7 +11,7 @@ import random
 import pytest
 import torch
 
-from slot.engine.batch_cache import BatchCache
+from slot.engine.cpu.caches.batch_cache import BatchCache
 
 VOCAB = 97
 

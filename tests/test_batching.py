@@ -81,7 +81,7 @@ def test_a_request_whose_callback_raises_fails_alone(base_structurer, e2e_rows):
 
 def test_closing_stops_the_thread_and_fails_what_is_in_flight(base_structurer, e2e_rows):
     from slot.engine.base import GenerationRequest
-    from slot.engine.scheduler import BatchScheduler
+    from slot.engine.cpu.decoding.scheduler import BatchScheduler
     from slot.errors import UnavailableError
     from slot.prompt import encode, render
 

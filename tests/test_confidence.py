@@ -98,7 +98,7 @@ def test_token_spans_cover_the_text_in_order(structurer, text):
 
 @pytest.mark.model
 def test_chosen_probability_is_the_masked_renormalised_softmax(structurer, matcher_at):
-    from slot.engine.probability import chosen_probability
+    from slot.engine.cpu.decoding.probability import chosen_probability
 
     schema = {"type": "object", "required": ["kind", "n"], "additionalProperties": False,
               "properties": {"kind": {"enum": ["cafe", "pub", "restaurant"]}, "n": {"type": "integer"}}}
@@ -124,7 +124,7 @@ def test_chosen_probability_is_the_masked_renormalised_softmax(structurer, match
 @pytest.mark.model
 def test_every_reported_leaf_has_a_confidence_and_confidence_changes_no_output(structurer, e2e_rows,
                                                                              synthetic_rows, monkeypatch):
-    import slot.engine.sequence as sequence
+    import slot.engine.cpu.decoding.sequence as sequence
 
     rows = e2e_rows[:1200:400] + [r for r in synthetic_rows if r["meta"]["complexity"] == "nested"][:1]
     results = [structurer.structure(r["input_text"], r["json_schema"], max_tokens=200) for r in rows]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from slot.engine.drafts import (COPIED, FORCED, LABEL_CHARS, _guess, build_draft, copy_continuation, cut_at_boundary,
-                                item_continuation, label_continuation, word_continuation)
+from slot.engine.cpu.drafts.proposals import (COPIED, FORCED, LABEL_CHARS, _guess, build_draft, copy_continuation,
+                                             cut_at_boundary, item_continuation, label_continuation,
+                                             word_continuation)
 
 
 @pytest.mark.parametrize("continuation, expected", [

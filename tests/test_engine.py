@@ -52,7 +52,7 @@ def test_prefix_cache_is_reused_and_changes_nothing(base_structurer, e2e_rows):
 
 
 def test_a_new_schema_reuses_the_cached_instructions_and_changes_nothing(base_structurer, e2e_rows, synthetic_rows):
-    from slot.engine.prefix_cache import PrefixCache
+    from slot.engine.cpu.caches.prefix_cache import PrefixCache
     from slot.prompt import head_ids
 
     engine = base_structurer.engine

@@ -1,4 +1,4 @@
-"""Finish mode (``slot.engine.finish``): a max_tokens budget that ends in valid JSON, with the cut and filled
+"""Finish mode (``slot.engine.cpu.guards.finish``): a max_tokens budget that ends in valid JSON, with the cut and filled
 paths reported. The text read-back by hand first (no model), then the finish-mode choice on real grammars,
 then whole requests on the real model."""
 
@@ -9,8 +9,8 @@ import json
 import jsonschema
 import pytest
 
-from slot.engine.finish import cut_and_filled
-from slot.engine.json_state import StringState
+from slot.engine.cpu.guards.finish import cut_and_filled
+from slot.engine.cpu.guards.json_state import StringState
 from slot.json_spans import value_spans
 
 

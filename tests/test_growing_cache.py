@@ -13,8 +13,8 @@ import pytest
 import torch
 from transformers import DynamicLayer, LlamaConfig
 
-from slot.engine import growing_cache as growing
-from slot.engine.growing_cache import GrowingLayer, growing_cache
+from slot.engine.cpu.caches import growing_cache as growing
+from slot.engine.cpu.caches.growing_cache import GrowingLayer, growing_cache
 
 
 def _columns(rng: random.Random, count: int, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:

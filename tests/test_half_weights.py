@@ -40,7 +40,7 @@ def test_models_match_float32_base_and_merged_adapter(tiny_with_lora):
 
     from peft import PeftModel
 
-    from slot.engine.half_weights import HalfWeightModels
+    from slot.engine.cpu.model.half_weights import HalfWeightModels
 
     base, adapter_dir = tiny_with_lora
     ids = [5, 17, 3, 88, 41, 9, 60, 2]
@@ -66,7 +66,7 @@ def test_a_row_does_not_depend_on_its_batch_mates(tiny_with_lora):
     """Unlike per-tensor int8, float16 weights keep each row's logits (almost) independent of the others."""
     import copy
 
-    from slot.engine.half_weights import HalfWeightModels
+    from slot.engine.cpu.model.half_weights import HalfWeightModels
 
     model = HalfWeightModels(copy.deepcopy(tiny_with_lora[0]), {}, reload=lambda: None).get(None)
     row = [7, 8, 9, 10, 11]

@@ -124,3 +124,18 @@ def test_no_private_name_is_used_across_modules() -> None:
                     and node.attr not in defined[name] and ast.unparse(node.value) not in ("self", "cls"):
                 offences.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
     assert offences == []
+
+
+PARTS = ("caches", "model", "drafts", "guards")
+"""The CPU engine's parts below its loop: none of them imports the loop (``decoding``) or the engine itself."""
+
+
+def test_the_cpu_engine_parts_sit_below_its_loop() -> None:
+    modules = _modules()
+    above = {name for name in modules if name.startswith(("slot.engine.cpu.decoding", "slot.engine.cpu.engine"))}
+    parts = {name: path for name, path in modules.items()
+             if name.startswith(tuple(f"slot.engine.cpu.{part}." for part in PARTS))}
+    assert len(parts) >= 12  # every part's modules are seen
+    upward = {name: sorted(_imports(ast.parse(path.read_text(encoding="utf-8")), modules) & above)
+              for name, path in parts.items()}
+    assert {name: found for name, found in upward.items() if found} == {}

@@ -1,11 +1,11 @@
 """LeanLlama gives bitwise the logits and key/value states of the transformers forward it replaces.
 
 Each check runs the same calls on two copies of one float16-weight model: one through transformers, one through
-``slot.engine.lean_llama``. A tiny random Llama covers the shapes fast; the real embedded model (marked
+``slot.engine.cpu.model.lean_llama``. A tiny random Llama covers the shapes fast; the real embedded model (marked
 ``model``) covers the shipped one. Batches go through the engine's own ``BatchCache`` (left padding, holes), and
 through ``PackedBatch`` (one cache per row, tokens side by side), which matches each row's own pass to ~1e-5.
 The lean side runs once on transformers' ``DynamicCache`` and once on the engine's growing cache
-(``slot.engine.growing_cache``, with few spare columns on the tiny model so that it re-grows often).
+(``slot.engine.cpu.caches.growing_cache``, with few spare columns on the tiny model so that it re-grows often).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import copy
 import pytest
 import torch
 
-from slot.engine.batch_cache import BatchCache
+from slot.engine.cpu.caches.batch_cache import BatchCache
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,8 @@ def real():
 
 
 def _pair(model):
-    from slot.engine.half_weights import half_weights
-    from slot.engine.lean_llama import LeanLlama, lean
+    from slot.engine.cpu.model.half_weights import half_weights
+    from slot.engine.cpu.model.lean_llama import LeanLlama, lean
 
     reference = half_weights(copy.deepcopy(model))
     fast = lean(half_weights(copy.deepcopy(model)))
@@ -55,7 +55,7 @@ def _cache():
 
 
 def _growing():
-    from slot.engine.growing_cache import growing_cache
+    from slot.engine.cpu.caches.growing_cache import growing_cache
 
     return growing_cache()
 
@@ -119,7 +119,7 @@ def _batch(model, fast_cache=_cache) -> None:
 def _packed(model, fast_cache=_cache) -> None:
     """``LeanLlama.packed`` through a ``PackedBatch``: each row's logits and states as its own pass gives them (to
     the last bits of a wider product), with rows leaving and joining; one row alone: bitwise its own pass."""
-    from slot.engine.packed_batch import PackedBatch
+    from slot.engine.cpu.caches.packed_batch import PackedBatch
 
     _, fast = _pair(model)
     vocab = model.config.vocab_size
@@ -173,7 +173,7 @@ def _packed(model, fast_cache=_cache) -> None:
 
 @pytest.fixture(params=list(CACHES))
 def fast_cache(request, monkeypatch):
-    from slot.engine import growing_cache
+    from slot.engine.cpu.caches import growing_cache
 
     monkeypatch.setattr(growing_cache, "SPARE_COLUMNS", 3)
     return CACHES[request.param]
@@ -211,8 +211,8 @@ def test_real_model_packed_rows_match_their_own_passes(real):
 def test_models_it_cannot_run_exactly_stay_as_they_are(tiny):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from slot.engine.half_weights import half_weights
-    from slot.engine.lean_llama import lean
+    from slot.engine.cpu.model.half_weights import half_weights
+    from slot.engine.cpu.model.lean_llama import lean
 
     assert lean(tiny) is tiny  # float32 nn.Linear weights: not packed
     config = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=64, num_hidden_layers=1,

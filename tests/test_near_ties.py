@@ -1,4 +1,4 @@
-"""Near-ties (``slot.engine.near_ties``): where float16-weight logits cannot tell the two best allowed tokens
+"""Near-ties (``slot.engine.cpu.model.near_ties``): where float16-weight logits cannot tell the two best allowed tokens
 apart, a float32 pass chooses, so the output is float32's greedy output.
 
 Real model, real grammar matchers. ``data/near_tie_row.json`` is the synthetic row (seed 5, n=400, id
@@ -111,8 +111,8 @@ def test_a_near_tie_goes_float32s_way(recorded):
 
 def test_warm_up_builds_the_float32_model_before_any_tie(structurer):
     """The server calls ``engine.warm_up`` before SERVING, so no request pays for building the float32 model."""
-    from slot.engine.near_ties import NearTies
-    from slot.engine.prefix_cache import PrefixCache
+    from slot.engine.cpu.model.near_ties import NearTies
+    from slot.engine.cpu.caches.prefix_cache import PrefixCache
     from slot.models import load
 
     engine, adapter = structurer.engine, structurer.default_adapter

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from slot.engine import output_memory
-from slot.engine.output_memory import OutputMemory, SchemaMemory
+from slot.engine.cpu.drafts import output_memory
+from slot.engine.cpu.drafts.output_memory import OutputMemory, SchemaMemory
 
 E2E_LIKE = [
     ('{"name":"Aromi","area":"riverside","familyFriendly":"yes"}',
@@ -89,7 +89,7 @@ def test_memory_is_bounded():
 
 @pytest.mark.model
 def test_build_draft_uses_the_memory_after_keys_and_at_value_ends(structurer, matcher_at):
-    from slot.engine.drafts import COPIED, FORCED, REMEMBERED, build_draft
+    from slot.engine.cpu.drafts.proposals import COPIED, FORCED, REMEMBERED, build_draft
 
     schema = {"type": "object", "properties": {"name": {"type": "string"}, "area": {"type": "string"},
                                                "familyFriendly": {"type": "string"}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slot.engine.repetition import item_repeats, opens_repeated_item
+from slot.engine.cpu.guards.repetition import item_repeats, opens_repeated_item
 
 
 @pytest.mark.parametrize("prefix, expected", [

@@ -1,4 +1,5 @@
-"""Runaway guards (``slot.engine.runaway``): a string whose last words keep repeating is closed, and a number's
+"""Runaway guards (``slot.engine.cpu.guards.runaway``): a string whose last words keep repeating is closed, and a
+number's
 digit runs are capped. First by hand on a toy vocabulary (no model), then on the real model: texts that provoke
 each runaway, with the guard on and off, plain and speculative decoding, and the engine's greedy choice driven
 with crafted logits."""
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from slot.engine.json_state import StringState, in_string
-from slot.engine.runaway import RunawayGuard, digit_run, repeated_unit
+from slot.engine.cpu.guards.json_state import StringState, in_string
+from slot.engine.cpu.guards.runaway import RunawayGuard, digit_run, repeated_unit
 
 VOCAB = ['{"', "a", '":"', '":', "word", " word", " other", '"', '"}', "}", "1", "0", "5", " ", "la", " di", " da",
          ","]

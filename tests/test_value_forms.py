@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slot.engine.value_forms import Form, form_continuation, forms
+from slot.engine.cpu.drafts.value_forms import Form, form_continuation, forms
 
 TEXT = ('Alex: it was sent on: "18 May 2024", posted at: March 11, 2024 at 21:05 and reviewed 27 April 2023, '
         "6:30 PM. The price is $1,250.50 and the mass is 35.48 kg; lat -19.4968, filed 2015/02/12.")

@@ -54,7 +54,7 @@ class Usage:
     forward_passes: int = 0
     """Decoding forward passes (the prompt prefill not counted)."""
     tie_checks: int = 0
-    """Near-ties of float16-weight logits decided by a float32 pass (``slot.engine.near_ties``)."""
+    """Near-ties of float16-weight logits decided by a float32 pass (``slot.engine.cpu.model.near_ties``)."""
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -77,11 +77,13 @@ class Generation:
     error: str = ""
     token_probs: list[float] = field(default_factory=list)
     """Per token of ``token_ids``: its probability under the grammar-masked, renormalised distribution of the
-    model (``slot.engine.probability``; 1.0 for grammar-forced tokens, NaN where the engine had no logits for
+    model (``slot.engine.cpu.decoding.probability``; 1.0 for grammar-forced tokens, NaN where the engine had no
+    logits for
     it). Empty when the engine reports none (vLLM)."""
     finish_spans: list[tuple[int, int]] = field(default_factory=list)
     """The ``[start, end)`` characters of ``text`` written by tokens finish mode chose instead of the model's
-    (``slot.engine.finish``: a max_tokens budget that ends in valid JSON); empty when the model chose every one."""
+    (``slot.engine.cpu.guards.finish``: a max_tokens budget that ends in valid JSON); empty when the model chose
+    every one."""
 
 
 class Engine(abc.ABC):

@@ -192,7 +192,7 @@ def test_stream_closed_by_the_client_stops_decoding(single, structurer):
 # -- caches are bounded ------------------------------------------------------------------------------------------
 
 def test_grammar_and_prefix_caches_stay_within_their_bounds(settings, structurer):
-    from slot.engine.prefix_cache import PrefixCache
+    from slot.engine.cpu.caches.prefix_cache import PrefixCache
     from slot.grammar.cache import GrammarCache
     from slot.grounding import fuzzy
     from slot.structurer import Structurer

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from slot.engine.json_state import in_string
+from slot.engine.cpu.guards.json_state import in_string
 
 MAX_UNIT_TOKENS = 16
 """Longest repeating unit the string guard looks for, in tokens (a phrase of a few words)."""

@@ -1,7 +1,8 @@
 """BatchCache: the key/value states of sequences decoded together, one batch row each.
 
 Used for models without a packed pass (float32 and bfloat16 run the transformers forward); the float16-weights
-default decodes concurrent sequences with ``slot.engine.packed_batch`` instead, which has no padding or holes.
+default decodes concurrent sequences with ``slot.engine.cpu.caches.packed_batch`` instead, which has no padding or
+holes.
 
 Rows join with prompts of different lengths and keep different numbers of tokens per step (each keeps
 the draft prefix the model agreed with), so a row's columns are not all tokens: left padding when it

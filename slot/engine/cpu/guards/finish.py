@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from slot.engine.json_state import StringState
+from slot.engine.cpu.guards.json_state import StringState
 from slot.json_spans import value_spans
 
 LITERALS = ("0", "false", "null", "true", "[]", "{}", '"', "[", "{")

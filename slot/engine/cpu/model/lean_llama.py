@@ -2,17 +2,19 @@
 
 Why: a decoding pass over a 1-24 token draft spends about a third of its time outside the matrix products:
 module calls, hooks and output records, the attention-mask builder, and five small products per layer where
-two would do. This pass calls the same packed float16 weights (``slot.engine.half_weights``), with q/k/v
+two would do. This pass calls the same packed float16 weights (``slot.engine.cpu.model.half_weights``), with q/k/v
 fused into one product and gate/up into another (the columns of a product do not depend on their
 neighbours, so the results are the same numbers), and otherwise the same operations in the same order:
 its logits are bitwise those of the transformers forward (``tests/test_lean_llama.py`` checks prefill,
 drafts, batches with holes and padding). A 1-token pass over a 700-token cache at 2 threads: 40 -> 32 ms.
 
 It uses a transformers cache's ``update``/``crop`` (``DynamicCache``, or the engine's growing cache of
-``slot.engine.growing_cache``), so the prefix cache and ``BatchCache`` work unchanged. Models it cannot run exactly (another architecture, biases, another activation or RoPE type)
+``slot.engine.cpu.caches.growing_cache``), so the prefix cache and ``BatchCache`` work unchanged. Models it cannot
+run exactly (another architecture, biases, another activation or RoPE type)
 stay on the transformers forward: ``lean(model)`` returns them as they are.
 
-``packed`` runs several sequences in one pass, each on its own cache, without padding (``slot.engine.packed_batch``).
+``packed`` runs several sequences in one pass, each on its own cache, without padding
+(``slot.engine.cpu.caches.packed_batch``).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def _weights(module: Any) -> Any:
 
 def _fuse(modules: list[Any]) -> Any:
     """Packed float16 weights whose product is the given packed Linears' outputs side by side."""
-    from slot.engine.half_weights import half_weights
+    from slot.engine.cpu.model.half_weights import half_weights
 
     weight = torch.cat([module.weight().float() for module in modules], dim=0)
     linear = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=False)

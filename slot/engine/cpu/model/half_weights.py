@@ -53,7 +53,7 @@ class HalfWeightModels:
                  wrap: Callable[[Any], Any] | None = None) -> None:
         """``model`` (float32) becomes the first adapter's model (the base model's when there is none);
         ``reload`` gives a fresh float32 copy of the base model for the others; ``wrap`` (the engine passes
-        ``slot.engine.lean_llama.lean``) is applied to each float16-weight model built."""
+        ``slot.engine.cpu.model.lean_llama.lean``) is applied to each float16-weight model built."""
         self.adapters = dict(adapters)
         self._reload = reload
         self._wrap = wrap

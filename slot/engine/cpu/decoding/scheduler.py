@@ -3,7 +3,7 @@
 One thread owns the model. Callers queue requests and wait on a future; between forward passes the
 thread admits queued requests into the running batch (prefilling each alone, with the prefix cache),
 and every forward pass then advances all running sequences at once, each with its own grammar state
-and draft (packed side by side where the model has a packed pass, ``slot.engine.packed_batch``; padded
+and draft (packed side by side where the model has a packed pass, ``slot.engine.cpu.caches.packed_batch``; padded
 rows of a ``BatchCache`` otherwise). A lone request waits a few milliseconds for company before its
 first pass. Sequences in one batch share the LoRA adapter (peft switches adapters per model, not per row); requests are admitted in
 arrival order, so a request for another adapter waits for the running batch to drain and is never
@@ -28,16 +28,16 @@ from typing import TYPE_CHECKING
 import torch
 
 from slot.engine.base import Generation, GenerationRequest
-from slot.engine.batch_cache import BatchCache
-from slot.engine.packed_batch import PackedBatch
-from slot.engine.sequence import Sequence, cancelled_before_start
+from slot.engine.cpu.caches.batch_cache import BatchCache
+from slot.engine.cpu.caches.packed_batch import PackedBatch
+from slot.engine.cpu.decoding.sequence import Sequence, cancelled_before_start
 from slot.errors import UnavailableError
 
 Batch = BatchCache | PackedBatch
 """The running sequences' key/value states: packed (one cache each) where the model has a packed pass."""
 
 if TYPE_CHECKING:
-    from slot.engine.transformers import TransformersEngine
+    from slot.engine.cpu.engine import TransformersEngine
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 import torch
 
 from slot.engine.base import Generation, GenerationRequest, Usage
-from slot.engine.drafts import FORCED, REMEMBERED, build_draft
-from slot.engine.near_ties import ExactState
-from slot.engine.probability import FORCED_PROBABILITY, chosen_probability
+from slot.engine.cpu.decoding.probability import FORCED_PROBABILITY, chosen_probability
+from slot.engine.cpu.drafts.proposals import FORCED, REMEMBERED, build_draft
+from slot.engine.cpu.model.near_ties import ExactState
 
 if TYPE_CHECKING:
-    from slot.engine.transformers import TransformersEngine
+    from slot.engine.cpu.engine import TransformersEngine
 
 
 class Sequence:
@@ -36,7 +36,8 @@ class Sequence:
         """The model's logits for the next token (set by the prefill)."""
         self.prefill_ms = 0.0
         self.memory_key = memory_key
-        """Where the output is remembered for later drafts (``slot.engine.output_memory``); empty: nowhere."""
+        """Where the output is remembered for later drafts (``slot.engine.cpu.drafts.output_memory``); empty:
+        nowhere."""
         self.memory = engine.output_memory.get(memory_key) if memory_key else None
         self.matcher = request.grammar.matcher() if request.grammar is not None else None
         self.generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
@@ -45,18 +46,19 @@ class Sequence:
         self.speculate = wanted and self.greedy and engine.can_speculate
         self.output: list[int] = []
         self.probs: list[float] = []
-        """Per output token, its probability under the grammar-masked distribution (``slot.engine.probability``)."""
+        """Per output token, its probability under the grammar-masked distribution
+        (``slot.engine.cpu.decoding.probability``)."""
         self.streamed = ""
         self.finish: str | None = None
         self.error = ""
         self._draft: list[int] = []
         self._kinds: list[str] = []
         self.exact = ExactState() if engine.ties is not None and self.greedy else None
-        """float32 key/value states for near-ties (``slot.engine.near_ties``), filled on the first one."""
+        """float32 key/value states for near-ties (``slot.engine.cpu.model.near_ties``), filled on the first one."""
         self._decided: int | None = None
         """The next token, when float32 chose it at a near-tie that ended the last draft."""
         self.steered: list[int] = []
-        """Indices of the output tokens finish mode chose instead of the model (``slot.engine.finish``)."""
+        """Indices of the output tokens finish mode chose instead of the model (``slot.engine.cpu.guards.finish``)."""
         self._overrode = False
         """Whether finish mode made the last choice (``_steer``), read where that choice is accepted."""
         self._started = time.perf_counter()
@@ -162,7 +164,8 @@ class Sequence:
         return self._steer(engine.choose(exact, matcher, greedy=True, context=context), context), True
 
     def _steer(self, choice: int | None, context: list[int]) -> int | None:
-        """Finish mode (``slot.engine.finish``): ``choice``, or the next token of a completion that fits in what is
+        """Finish mode (``slot.engine.cpu.guards.finish``): ``choice``, or the next token of a completion that fits
+        in what is
         left of max_tokens after ``context``; sets ``_overrode``."""
         token, self._overrode = self.engine.finisher.steer(self.matcher, choice, context,
                                                            self.request.max_tokens - len(context))

@@ -13,10 +13,10 @@ and the next key cost no pass of their own. At the start of a value, where the o
 match, the input is searched for the key as a label (``Postal code: 85055``, ``| PHONE | +1-266...``) and
 the first few characters after it are drafted; once they are right the ordinary copy takes over. Dates and
 numbers the text writes otherwise than JSON (``18 May 2024``, ``1,250``) are drafted in JSON's form
-(``slot.engine.value_forms``); a list item is looked up after the previous item in the text (``large, manual
+(``slot.engine.cpu.drafts.value_forms``); a list item is looked up after the previous item in the text (``large, manual
 and reviewed``); a string value begun with 1-3 characters, after the first word of the text they begin. Forced text whose
 tokenization llguidance leaves open (``":"`` after a key) is drafted as the tokenizer would write it.
-Earlier outputs of the same schema (``slot.engine.output_memory``) fill in what the input cannot: the
+Earlier outputs of the same schema (``slot.engine.cpu.drafts.output_memory``) fill in what the input cannot: the
 value after a key, where a copied value ends, values the model rewrites. A draft runs on across values
 and keys until ``limit`` or until nothing suggests the next token.
 """
@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slot.engine.output_memory import SchemaMemory
-from slot.engine.value_forms import form_continuation, label_pattern
+from slot.engine.cpu.drafts.output_memory import SchemaMemory
+from slot.engine.cpu.drafts.value_forms import form_continuation, label_pattern
 from slot.grammar.base import Matcher
 
 MAX_SUFFIX_CHARS = 32

@@ -1,6 +1,7 @@
 """Where a JSON prefix stands lexically: inside a string or not, and whether a backslash escape is pending.
 
-Guards and finish mode (``slot.engine.runaway``, ``slot.engine.finish``) read it from the output so far, since
+Guards and finish mode (``slot.engine.cpu.guards.runaway``, ``slot.engine.cpu.guards.finish``) read it from the
+output so far, since
 the same token (``]``, ``,``) closes a container outside a string and is plain text inside one.
 """
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from slot.engine.prefix_cache import PrefixCache
+from slot.engine.cpu.caches.prefix_cache import PrefixCache
 from slot.models import merged
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class NearTies:
 
     def _prefix_cache(self, model: Any, adapter: str | None, prefix: list[int]) -> Any:
         """The float32 key/value states of the prompt prefix (from the prefix cache, under a float32 key)."""
-        from slot.engine.growing_cache import growing_cache
+        from slot.engine.cpu.caches.growing_cache import growing_cache
 
         key = PrefixCache.key(f"float32:{adapter}", prefix)
         cache = self.prefix_cache.get(key)

@@ -4,7 +4,7 @@ One forward pass verifies a whole draft (grammar-forced tokens and text copied f
 SLOT output costs far fewer passes than it has tokens, while staying identical to plain greedy
 constrained decoding: a draft token is kept only if it is the masked argmax the model would have chosen.
 The key/value states of the prompt prefix (instructions + schema) are cached across requests, and
-concurrent requests share forward passes (continuous batching, ``slot.engine.scheduler``).
+concurrent requests share forward passes (continuous batching, ``slot.engine.cpu.decoding.scheduler``).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from typing import Any
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest, Usage
-from slot.engine.finish import Finisher
-from slot.engine.near_ties import NearTies
-from slot.engine.output_memory import OutputMemory
-from slot.engine.prefix_cache import PrefixCache
-from slot.engine.repetition import comma_tokens, opens_repeated_item
-from slot.engine.runaway import RunawayGuard
-from slot.engine.scheduler import BatchScheduler
-from slot.engine.sequence import Sequence
+from slot.engine.cpu.caches.prefix_cache import PrefixCache
+from slot.engine.cpu.decoding.scheduler import BatchScheduler
+from slot.engine.cpu.decoding.sequence import Sequence
+from slot.engine.cpu.drafts.output_memory import OutputMemory
+from slot.engine.cpu.guards.finish import Finisher
+from slot.engine.cpu.guards.repetition import comma_tokens, opens_repeated_item
+from slot.engine.cpu.guards.runaway import RunawayGuard
+from slot.engine.cpu.model.near_ties import NearTies
 from slot.errors import ModelError, UnknownAdapterError
 from slot.prompt import head_ids, stop_ids
 
@@ -53,12 +53,13 @@ class TransformersEngine(Engine):
         self.vocab_size = int(model.get_output_embeddings().weight.shape[0])
         self._adapters: list[str] = []
         self._half: Any = None
-        """float16-weights only: the merged model of each adapter (slot.engine.half_weights.HalfWeightModels)."""
+        """float16-weights only: the merged model of each adapter
+        (slot.engine.cpu.model.half_weights.HalfWeightModels)."""
         if adapters:
             self._check_adapters(adapters)
         if dtype == "float16-weights":
-            from slot.engine.half_weights import HalfWeightModels
-            from slot.engine.lean_llama import lean
+            from slot.engine.cpu.model.half_weights import HalfWeightModels
+            from slot.engine.cpu.model.lean_llama import lean
 
             self._half = HalfWeightModels(model, adapters or {}, lambda: load(model_dir, dtype="float32")[0],
                                           wrap=lean)
@@ -169,7 +170,7 @@ class TransformersEngine(Engine):
                  draft: list[int]) -> tuple[Any, torch.Tensor]:
         """Key/value states of the prompt (the prefix from the cache under ``key`` when possible) and of ``draft``
         after it, and the logits at the prompt's last token and at each draft token."""
-        from slot.engine.growing_cache import growing_cache
+        from slot.engine.cpu.caches.growing_cache import growing_cache
 
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
         cache = self.prefix_cache.get(key) if prefix else None
@@ -190,7 +191,7 @@ class TransformersEngine(Engine):
         pass over its schema only (~60 tokens, ~100 ms less on 2 cores). An empty cache when ``prefix`` does
         not begin with them. The head is a pass of its own whether cached or not, so the states of a prompt
         never depend on what the cache holds (a split changes the last bits of the states)."""
-        from slot.engine.growing_cache import growing_cache
+        from slot.engine.cpu.caches.growing_cache import growing_cache
 
         head = self._head
         if not head or len(prefix) <= len(head) or prefix[:len(head)] != head:
@@ -248,7 +249,8 @@ class TransformersEngine(Engine):
 
     def _guard(self, token: int, scores: torch.Tensor, matcher: Any, context: list[int] | None) -> int:
         """The greedy choice after the guards against runaway output: repeated array items
-        (``slot.engine.repetition``), then repeated words in a string and overlong numbers (``slot.engine.runaway``)."""
+        (``slot.engine.cpu.guards.repetition``), then repeated words in a string and overlong numbers
+        (``slot.engine.cpu.guards.runaway``)."""
         token = self._unrepeat(token, scores, matcher, context)
         return token if context is None else self.runaway.check(token, scores, matcher, context)
 
