@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from data_synthesis.external import ConfigError
+from data_synthesis.vocabulary import DEFAULT_OPEN_SHARE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--grounder", default="auto", help="auto (slot.grounding if importable), slot or simple")
     g.add_argument("--near-dup-threshold", type=float, default=0.8)
     g.add_argument("--split-fractions", type=_fractions, default=(0.9, 0.05, 0.05), help="train,validation,test")
+    g.add_argument("--open-share", type=float, default=DEFAULT_OPEN_SHARE,
+                   help="share of word/sentence/pick values drawn as new values, with multi-locale Faker pools "
+                        f"(default {DEFAULT_OPEN_SHARE}); 0 reproduces the narrow pools of earlier runs exactly")
     g.add_argument("--no-progress", action="store_true")
     m = sub.add_parser("merge", help="merge shard (or converted) output folders")
     m.add_argument("--out", required=True)
@@ -110,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
                         teacher_model=args.teacher_model, teacher_fraction=args.teacher_fraction,
                         texts_per_schema=args.texts_per_schema, min_chars=args.min_chars, max_chars=args.max_chars,
                         grounder=args.grounder, near_dup_threshold=args.near_dup_threshold,
-                        fractions=args.split_fractions, progress=not args.no_progress)
+                        fractions=args.split_fractions, progress=not args.no_progress, open_share=args.open_share)
         s = generate(cfg, args.out)
         kept = sum(s.kept.values())
         rate = s.candidates / s.seconds if s.seconds > 0 else float("inf")

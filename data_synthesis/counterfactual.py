@@ -17,7 +17,6 @@ and invented words (never containing an eval-pool value), so no closed list stan
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 import random
@@ -25,6 +24,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from data_synthesis.held_out import CURATED, eval_pool_values
+from data_synthesis.open_vocab import common_words, invented_word, pool_of
 from slot.grounding.schema_paths import subschemas_at
 from slot.leaves import iter_leaves, set_at, split_pointer
 
@@ -32,36 +33,6 @@ __all__ = ["POOLS", "KINDS", "kind_of", "eval_pool_values", "Swapper", "swap_row
 
 POOLS = ("train", "eval")
 """The two disjoint vocabularies: training augmentation and measurement."""
-
-# Curated lists, split by hand so each value belongs to one pool. The E2E values the dev file lacks
-# (pub, restaurant, French, Italian, Japanese, Indian, Fast food) are in the train pool: they are what
-# real E2E-style text says, so training must see them.
-_LISTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "venue_kind": {
-        "train": ("pub", "restaurant", "bar", "wine bar", "bistro", "canteen", "trattoria", "steakhouse",
-                  "pizzeria", "burger joint", "juice bar", "bakery", "deli", "sushi bar", "taqueria",
-                  "beer garden", "cocktail lounge", "creperie", "ramen shop", "fish and chip shop", "inn",
-                  "food hall", "tapas bar", "grill", "noodle house", "pancake house", "wine cellar"),
-        "eval": ("tavern", "noodle bar", "tea room", "brasserie", "gastropub", "food truck", "diner",
-                 "cafeteria", "oyster bar", "dumpling house", "smokehouse", "espresso bar", "cantina"),
-    },
-    "cuisine": {
-        "train": ("French", "Italian", "Japanese", "Indian", "Fast food", "Thai", "Mexican", "Spanish",
-                  "Greek", "Turkish", "Lebanese", "Korean", "Vietnamese", "Ethiopian", "Brazilian",
-                  "Moroccan", "Caribbean", "German", "Polish", "Russian", "Persian", "vegetarian", "seafood",
-                  "Mediterranean", "street food", "barbecue", "Cajun", "Sichuan", "Welsh", "Scottish"),
-        "eval": ("Peruvian", "Georgian", "Malaysian", "Nepalese", "Argentinian", "Hungarian", "Cuban",
-                 "Filipino", "Sri Lankan", "Portuguese", "Afghan", "Jamaican", "Indonesian", "Tibetan",
-                 "vegan", "Basque"),
-    },
-    "area": {
-        "train": ("old town", "harbour", "waterfront", "university district", "financial district",
-                  "seafront", "east end", "market square", "north side", "lakeside", "hillside", "suburbs",
-                  "docklands", "station quarter", "town centre", "south bank", "village"),
-        "eval": ("cathedral quarter", "marina", "canal side", "west end", "airport area", "arts district",
-                 "high street", "village green", "old port"),
-    },
-}
 
 # Closed vocabularies (E2E's normalised ratings and price ranges): a value is swapped for another of
 # its own group, in both pools alike, since the set has no unseen members. Reported as their own kinds.
@@ -84,10 +55,6 @@ KINDS = ("venue_kind", "cuisine", "area", "name", "landmark", "rating", "price",
 _FLAGS = frozenset({"yes", "no", "true", "false", "y", "n", "none", "n/a"})
 """Strings that stand for booleans or absence: never swapped (the text implies them, not states them)."""
 
-_ONSETS = ("b", "br", "c", "d", "dr", "f", "g", "gr", "h", "j", "k", "l", "m", "n", "p", "qu", "r", "s", "st",
-           "t", "tr", "v", "w", "z", "sh", "th")
-_VOWELS = ("a", "e", "i", "o", "u", "ai", "ea", "io", "ou")
-_CODAS = ("", "", "n", "r", "l", "s", "th", "x", "nd", "rk", "m")
 _ADJ = ("Copper", "Silver", "Crooked", "Velvet", "Amber", "Hidden", "Jolly", "Rusty", "Painted", "Golden",
         "Blue", "Wandering", "Little", "Salty", "Lucky", "Quiet", "Red", "Iron", "Wild", "Green", "Brass")
 _NOUN = ("Kettle", "Lantern", "Anchor", "Fox", "Heron", "Barrel", "Spoon", "Compass", "Otter", "Mill", "Oak",
@@ -103,46 +70,21 @@ _AREA_HEADS = ("quarter", "side", "district", "end", "green", "park", "gate", "r
 _CUISINE_ENDS = ("ian", "ese", "ish", "i", "an", "ic")
 
 
-def _words() -> tuple[str, ...]:
-    """Common English words (Faker's lorem list, a dependency already): open values are built from them."""
-    from faker.providers.lorem.en_US import Provider
-
-    return tuple(w for w in Provider.word_list if len(w) >= 4 and w.isalpha())
-
-
 def _open_value(kind: str, rng: random.Random, words: tuple[str, ...]) -> str:
     """A value of a curated kind outside its curated list: real words and invented ones in the kind's shape,
     so training sees values no list could enumerate (the model must copy, not pick from a vocabulary)."""
-    word = rng.choice(words) if rng.random() < 0.7 else _invented_word(rng)
+    word = rng.choice(words) if rng.random() < 0.7 else invented_word(rng)
     if kind == "venue_kind":
         return rng.choice((f"{word} {rng.choice(_KIND_HEADS)}",) * 3 + (word, f"{rng.choice(words)} {word}"))
     if kind == "area":
         return rng.choice((f"{word} {rng.choice(_AREA_HEADS)}",) * 3 + (word, f"{rng.choice(words)} {word}"))
-    stem = _invented_word(rng).rstrip("aeiou") or "zan"
+    stem = invented_word(rng).rstrip("aeiou") or "zan"
     return rng.choice((f"{stem.capitalize()}{rng.choice(_CUISINE_ENDS)}", word.capitalize()))
-
-
-def eval_pool_values() -> frozenset[str]:
-    """The curated values of the eval pool, casefolded: a training mix drops any row whose gold holds one
-    (a synthetic row can carry, say, "vegan" on its own)."""
-    return frozenset(v.casefold() for values in _LISTS.values() for v in values["eval"])
-
-
-def _pool_of(value: str) -> str:
-    """The pool an invented value belongs to: a hash, so the two pools can never share one."""
-    digest = hashlib.sha1(value.casefold().encode("utf-8")).digest()
-    return "eval" if digest[0] % 4 == 0 else "train"
-
-
-def _invented_word(rng: random.Random) -> str:
-    syllables = rng.randint(2, 3)
-    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(syllables - 1)) + \
-        rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
 
 
 def _invent(kind: str, old: str, rng: random.Random) -> str:
     """One fresh value of ``kind`` shaped like ``old`` (word count, capitals)."""
-    word = _invented_word(rng)
+    word = invented_word(rng)
     if kind == "name":
         forms = (f"The {rng.choice(_ADJ)} {rng.choice(_NOUN)}", word.capitalize(), f"{word.capitalize()} House",
                  f"{word.capitalize()}'s", f"The {word.capitalize()}", f"Casa {word.capitalize()}")
@@ -152,8 +94,8 @@ def _invent(kind: str, old: str, rng: random.Random) -> str:
                  f"The {rng.choice(_ADJ)} {rng.choice(_NOUN)}", f"{word.capitalize()} Café")
         return rng.choice(forms)
     if kind == "email":
-        return f"{word}.{_invented_word(rng)}@{_invented_word(rng)}.{rng.choice(('com', 'org', 'net', 'io'))}"
-    words = [_invented_word(rng) for _ in range(max(1, len(old.split())))]
+        return f"{word}.{invented_word(rng)}@{invented_word(rng)}.{rng.choice(('com', 'org', 'net', 'io'))}"
+    words = [invented_word(rng) for _ in range(max(1, len(old.split())))]
     if kind == "proper" or old[:1].isupper():
         words = [w.capitalize() for w in words]
     return " ".join(words)
@@ -237,7 +179,7 @@ class Swapper:
         self.pool = pool
         self.open_share = open_share
         self.rng = random.Random(f"{pool}:{seed}")
-        self._words = _words() if open_share else ()
+        self._words = common_words() if open_share else ()
         self._eval_values = tuple(eval_pool_values())
 
     def draw(self, kind: str, old: Any, taken: set[str], text: str,
@@ -256,15 +198,15 @@ class Swapper:
                 if new.casefold() not in taken:
                     return new
                 continue
-            if kind in _LISTS and self.open_share and self.rng.random() < self.open_share:
+            if kind in CURATED and self.open_share and self.rng.random() < self.open_share:
                 new = _open_value(kind, self.rng, self._words)
-                if _pool_of(new) != self.pool or any(v in new.casefold() for v in self._eval_values):
+                if pool_of(new) != self.pool or any(v in new.casefold() for v in self._eval_values):
                     continue
-            elif kind in _LISTS:
-                new = self.rng.choice(_LISTS[kind][self.pool])
+            elif kind in CURATED:
+                new = self.rng.choice(CURATED[kind][self.pool])
             else:
                 new = _invent(kind, str(old), self.rng)
-                if _pool_of(new) != self.pool:
+                if pool_of(new) != self.pool:
                     continue
             if new.casefold() != str(old).casefold() and new.casefold() not in taken \
                     and new.casefold() not in text.casefold():

@@ -10,6 +10,9 @@ Generators (`gen` strings):
   int:lo:hi, year, num:lo:hi:dp, money:lo:hi, bool
 Faker is slow per call (~100 us for a name), so values come from per-kind pools generated once
 with a fixed seed; picks use the caller's seeded random.Random, which keeps everything deterministic.
+With a `vocabulary.Vocabulary` (open share > 0) the draws are wider (multi-locale pools, new words,
+sentences and pick items; enums untouched) and never hold an eval-pool value; without one (or at share
+0) every draw is today's, byte for byte.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import unicodedata
 import zlib
 from functools import lru_cache
 from typing import Any, Callable
 
+from data_synthesis.held_out import holds_eval_value
 from data_synthesis.plan import Node
+from data_synthesis.vocabulary import Vocabulary
 
 POOL_SIZE = 400
 _EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -79,6 +85,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text.lower().split(",")[0].split(" and ")[0]) or "example"
 
 
+def _ascii_slug(text: str) -> str:
+    """A name as an email's local part: accents dropped, letters only ("Björn" -> "bjorn")."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z]+", "", plain) or "user"
+
+
 def _code(pattern: str, rng: random.Random) -> str:
     out = []
     for ch in pattern:
@@ -115,23 +127,51 @@ def _money(lo: float, hi: float, rng: random.Random) -> float | int:
     return round(x, 2)
 
 
-def gen_value(gen: str, rng: random.Random) -> Any:
-    """Draw one value for a generator spec."""
+_REDRAWS = 50
+
+
+def _active(vocab: Vocabulary | None) -> Vocabulary | None:
+    return vocab if vocab is not None and vocab.open_share > 0 else None
+
+
+def gen_value(gen: str, rng: random.Random, vocab: Vocabulary | None = None) -> Any:
+    """Draw one value for a generator spec (from the wide vocabulary when given, redrawn while it holds
+    an eval-pool value; the pipeline drops a row whose gold still holds one)."""
+    vocab = _active(vocab)
+    value = _draw(gen, rng, vocab)
+    if vocab is None:
+        return value
+    for _ in range(_REDRAWS):
+        if not (isinstance(value, str) and holds_eval_value(value)):
+            break
+        value = _draw(gen, rng, vocab)
+    return value
+
+
+def _draw(gen: str, rng: random.Random, vocab: Vocabulary | None) -> Any:
     head, _, arg = gen.partition(":")
+
+    def faker(kind: str) -> str:
+        return vocab.faker_value(kind, rng) if vocab is not None else rng.choice(pool(kind))
+
     if head in ("person", "first", "last", "company", "city", "country", "street", "zip", "phone",
                 "job", "color", "iban", "state"):
-        return rng.choice(pool(head))
+        return faker(head)
     if head == "email":
-        first, last = rng.choice(pool("first")), rng.choice(pool("last"))
+        first, last = faker("first"), faker("last")
         sep = rng.choice((".", "_", ""))
-        dom = rng.choice(pool("free_email")) if rng.random() < 0.5 else _slug(rng.choice(pool("company"))) + ".com"
+        dom = faker("free_email") if rng.random() < 0.5 else _slug(faker("company")) + ".com"
+        if vocab is not None:
+            first, last = _ascii_slug(first), _ascii_slug(last)
         return f"{first.lower()}{sep}{last.lower()}@{dom}"
     if head == "url":
-        host = _slug(rng.choice(pool("company")))
+        host = _slug(faker("company"))
         path = rng.choice(("", "/about", "/products", "/contact", f"/p/{rng.randrange(1000, 99999)}"))
         return f"https://www.{host}.{rng.choice(('com', 'io', 'org', 'net', 'co.uk'))}{path}"
     if head == "code":
         return _code(arg, rng)
+    if head == "pick" and vocab is not None and vocab.opens(rng):
+        return vocab.open_item(arg.split("|"), rng)
     if head in ("pick", "enum"):
         return rng.choice(arg.split("|"))
     if head == "date":
@@ -160,8 +200,12 @@ def gen_value(gen: str, rng: random.Random) -> Any:
         return "%08x-%04x-4%03x-a%03x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
                                                 rng.getrandbits(12), rng.getrandbits(48))
     if head == "sentence":
+        if vocab is not None and vocab.opens(rng):
+            return vocab.open_sentence(rng)
         return rng.choice(_SENTENCES)
     if head == "word":
+        if vocab is not None and vocab.opens(rng):
+            return vocab.open_word(rng)
         return rng.choice(_WORDS)
     raise ValueError(f"unknown generator {gen!r}")
 
@@ -195,19 +239,24 @@ def leaf_schema_for(gen: str, rng: random.Random, with_bounds: bool) -> dict[str
     return s
 
 
-def instance_for(node: Node, rng: random.Random) -> Any:
-    """A value for a plan node; optional children may be absent, nullable ones null."""
+def instance_for(node: Node, rng: random.Random, vocab: Vocabulary | None = None) -> Any:
+    """A value for a plan node; optional children may be absent, nullable ones null. ``vocab``: the wide
+    vocabulary (None or open share 0: today's draws)."""
+    vocab = _active(vocab)
     if node.kind == "leaf":
-        return gen_value(node.gen, rng)
+        return gen_value(node.gen, rng, vocab)
     if node.kind == "array":
         assert node.item is not None
         n = rng.randint(node.min_items, node.max_items)
         if node.item.kind == "leaf" and node.item.gen.startswith(("pick:", "enum:")):
             alts = node.item.gen.partition(":")[2].split("|")
-            return rng.sample(alts, min(n, len(alts)))
+            picked = rng.sample(alts, min(n, len(alts)))
+            if vocab is not None and node.item.gen.startswith("pick:"):
+                picked = vocab.widen_items(picked, alts, rng)
+            return picked
         out: list[Any] = []
         for _ in range(n * 3):
-            v = instance_for(node.item, rng)
+            v = instance_for(node.item, rng, vocab)
             if v not in out:
                 out.append(v)
             if len(out) >= n:
@@ -220,5 +269,5 @@ def instance_for(node: Node, rng: random.Random) -> Any:
         if child.nullable and rng.random() < child.null_prob:
             obj[child.key] = None
         else:
-            obj[child.key] = instance_for(child, rng)
+            obj[child.key] = instance_for(child, rng, vocab)
     return obj

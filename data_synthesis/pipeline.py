@@ -18,12 +18,14 @@ from typing import Any, Iterator
 
 from data_synthesis import filters as F
 from data_synthesis.external import ConfigError, load_schemas, plan_from_schema
+from data_synthesis.held_out import holds_eval_value
 from data_synthesis.instances import instance_for, pool
 from data_synthesis.plan import Node, iter_leaves
 from data_synthesis.renderers import TEXT_KINDS, render
 from data_synthesis.schemas import LEVELS, build_plan, emit_schema
 from data_synthesis.splits import DEFAULT_FRACTIONS, SPLITS, schema_id, split_for
 from data_synthesis.teacher import TeacherClient, TeacherError
+from data_synthesis.vocabulary import WIDE_KINDS, Vocabulary, wide_pool
 
 SIGNATURES_FILE = "signatures.jsonl"
 
@@ -48,6 +50,9 @@ class GenConfig:
     near_dup_threshold: float = 0.8
     fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     progress: bool = True
+    open_share: float = 0.0
+    """Wide vocabularies (vocabulary.py) at this share; 0, the library default, is the old output byte for
+    byte. The CLI's default is vocabulary.DEFAULT_OPEN_SHARE."""
 
     def check(self) -> None:
         """Raise ConfigError (one clear line) for any inconsistent setting."""
@@ -75,6 +80,8 @@ class GenConfig:
             raise ConfigError("--teacher-fraction must be in [0, 1]")
         if abs(sum(self.fractions) - 1.0) > 1e-9 or min(self.fractions) < 0:
             raise ConfigError("split fractions must be >= 0 and sum to 1")
+        if not 0.0 <= self.open_share <= 1.0:
+            raise ConfigError(f"--open-share must be in [0, 1], got {self.open_share}")
 
 
 @dataclass
@@ -83,6 +90,7 @@ class _Worker:
     external: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     teacher: TeacherClient | None = None
     cache: dict[int, tuple[Node, dict[str, Any], str, str, str]] = field(default_factory=dict)
+    vocab: Vocabulary | None = None
 
 
 _W: _Worker | None = None
@@ -91,7 +99,7 @@ _W: _Worker | None = None
 def _init_worker(cfg: GenConfig, external: list[tuple[str, dict[str, Any]]]) -> None:
     global _W
     teacher = TeacherClient(cfg.teacher_url, cfg.teacher_model) if cfg.teacher_url and cfg.teacher_model else None
-    _W = _Worker(cfg, external, teacher)
+    _W = _Worker(cfg, external, teacher, vocab=Vocabulary(cfg.open_share) if cfg.open_share > 0 else None)
 
 
 def _schema(w: _Worker, schema_index: int) -> tuple[Node, dict[str, Any], str, str, str]:
@@ -108,12 +116,18 @@ def _schema(w: _Worker, schema_index: int) -> tuple[Node, dict[str, Any], str, s
         level = "external_" + ("flat" if plan.depth() <= 1 else "nested") + ("_small" if n_leaves <= 5 else "")
         got = (plan, schema, "external", level, F.canonical_json(schema))
     else:
-        rng = random.Random(f"schema:{w.cfg.seed}:{schema_index}")
-        plan, domain, level = build_plan(rng)
-        schema = emit_schema(plan, rng, level)
+        plan, schema, domain, level = synthetic_schema(w.cfg.seed, schema_index)
         got = (plan, schema, domain, level, F.canonical_json(schema))
     w.cache[schema_index] = got
     return got
+
+
+def synthetic_schema(seed: int, schema_index: int) -> tuple[Node, dict[str, Any], str, str]:
+    """(plan, schema, domain, complexity) of synthetic schema ``schema_index`` (example index //
+    texts_per_schema): a pure function of the seed, so tools can recover each gold leaf's generator."""
+    rng = random.Random(f"schema:{seed}:{schema_index}")
+    plan, domain, level = build_plan(rng)
+    return plan, emit_schema(plan, rng, level), domain, level
 
 
 def make_candidate(index: int) -> dict[str, Any]:
@@ -125,12 +139,14 @@ def make_candidate(index: int) -> dict[str, Any]:
     rng = random.Random(f"example:{cfg.seed}:{index}")
     gold: Any = None
     for _ in range(3):  # external schemas may have constraints the generators do not know
-        gold = instance_for(plan, rng)
+        gold = instance_for(plan, rng, w.vocab)
         errors = F.schema_errors(gold, schema, canonical)
         if not errors:
             break
     else:
         return {"index": index, "drop": "schema_invalid"}
+    if w.vocab is not None and any(isinstance(v, str) and holds_eval_value(v) for _, v in iter_leaves(gold)):
+        return {"index": index, "drop": "eval_vocabulary"}  # e.g. an external schema's enum holds one
     kind = rng.choice(TEXT_KINDS)
     rendered = render(kind, plan, gold, rng)
     text, source, reformatted = rendered.text, "template", rendered.reformatted
@@ -162,6 +178,9 @@ def _candidates(cfg: GenConfig, indices: range, external: list[tuple[str, dict[s
     for kind in ("person", "first", "last", "company", "city", "country", "street", "zip", "phone", "job",
                  "color", "iban", "free_email", "state"):
         pool(kind)  # build Faker pools before forking so workers inherit them
+    if cfg.open_share > 0:
+        for kind in WIDE_KINDS:
+            wide_pool(kind)
     if cfg.workers == 1:
         _init_worker(cfg, external)
         yield from map(make_candidate, indices)
@@ -221,6 +240,8 @@ def generate(cfg: GenConfig, out: str | Path) -> RunSummary:
     from data_synthesis.card import write_outputs
 
     config = {k: v for k, v in asdict(cfg).items() if k not in ("workers", "progress")}
+    if not cfg.open_share:
+        del config["open_share"]  # the card of a share-0 run is today's, byte for byte
     config["grounder_used"] = F.grounder_name(cfg.grounder)
     write_outputs(out_dir, records, sig_lines, len(indices), dict(dropped), config)
     return RunSummary(len(indices), {s: len(v) for s, v in records.items()}, dict(dropped), seconds)
@@ -244,4 +265,5 @@ def _progress(cfg: GenConfig, total: int) -> Any:
     return tqdm(total=total, desc=f"shard {cfg.shard_index}/{cfg.num_shards}", unit="ex", file=sys.stderr)
 
 
-__all__ = ["GenConfig", "RunSummary", "generate", "make_candidate", "order_key", "LEVELS", "SIGNATURES_FILE"]
+__all__ = ["GenConfig", "RunSummary", "generate", "make_candidate", "order_key", "synthetic_schema", "LEVELS",
+           "SIGNATURES_FILE"]
