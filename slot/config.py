@@ -104,12 +104,19 @@ class Settings:
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
     small model invents keys there); the output still validates against the schema as given."""
 
+    relaxed_retries: int = 2
+    """Where the grammar only approximates the schema (``oneOf`` as ``anyOf``; ``not``, ``if``/``then``/``else``,
+    ``dependent*`` left out; ``uniqueItems`` and other post-checked keywords), an output that breaks such a keyword
+    is decoded again this many times at most, sampling at temperature 0.7 with distinct seeds; the first valid
+    output answers (result ``attempts``), else the first one with its errors. 0 answers the first decoding."""
+
     max_batch: int = 8
     """Concurrent requests decoded together in one forward pass (transformers engine, continuous batching);
     1 decodes one request at a time."""
 
     batch_wait_ms: float = 5.0
     """How long a lone request waits for others to share its first forward pass."""
+
 
     max_repeated_items: int = 3
     """Close a JSON array once its latest item occurs this many times in it (stops a small model's loops
@@ -151,8 +158,10 @@ class Settings:
     """Longest prompt accepted, in tokens (instructions + schema + text); prompt + max_tokens must also fit the
     model's context (8,192 tokens for smollm2-135m)."""
 
-    max_schema_bytes: int = 65_536
-    """Largest schema accepted, in bytes of JSON."""
+    max_schema_bytes: int = 131_072
+    """Largest schema accepted, in bytes of JSON (what compile time and memory allow:
+    benchmarks/results/big_schemas_2026-12-07.md); a schema too big for the prompt is written compact there
+    (``slot.prompt.schema_rendering``), the grammar always gets it in full."""
 
     max_schema_depth: int = 24
     """Deepest nesting of a schema accepted."""
@@ -232,7 +241,7 @@ class Settings:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
         for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms",
                      "max_string_repeats", "max_number_digits", "finish_window",
-                     "tie_margin"]:
+                     "tie_margin", "relaxed_retries"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

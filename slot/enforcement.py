@@ -11,7 +11,10 @@ A response must say how far its guarantee goes. Each constraint keyword the sche
 
 Pure annotations (``title``, ``description``, ``examples``...) and vendor extensions (``x-...``) carry no
 constraint and are left out. ``closed_object_paths`` lists the objects the grammar was compiled closed
-(``slot.closed_objects``): there the grammar refuses keys the schema would allow.
+(``slot.closed_objects``): there the grammar refuses keys the schema would allow. ``relaxed_keywords`` names the
+post-checked keywords the grammar approximates (``oneOf`` compiled as ``anyOf``, ``not`` or ``if``/``then``/``else``
+left out...): a request served relaxed (the default) may be decoded again when its output breaks them
+(``Structurer``), and a strict request refuses the schema for them (``slot.grammar.cache``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ GRAMMAR_KEYWORDS = frozenset({
 """What llguidance's JSON grammar enforces unless its compile says otherwise (``oneOf`` is reported relaxed when
 it is compiled as ``anyOf``); other keywords it refuses, reports relaxed, or does not know."""
 
+STRICT_POST_CHECKED = frozenset({"uniqueItems", "contains", "minContains", "maxContains", "propertyNames", "format"})
+"""Post-checked keywords a strict request still accepts (never in ``relaxed_keywords``): checks on values the grammar
+writes anyway (array items, key names, string formats) that no grammar here holds, served this way before relaxed
+serving existed. Every other post-checked keyword is a relaxation (``dependentRequired`` included: it is
+``dependencies`` with a list, which was refused)."""
+
 
 @dataclass(frozen=True)
 class Enforcement:
@@ -53,9 +62,16 @@ class Enforcement:
     closed_object_paths: list[str] = field(default_factory=list)
     """JSON Pointers (in the schema) of the objects compiled with ``additionalProperties: false``."""
     ignored_keywords: list[str] = field(default_factory=list)
+    relaxed_keywords: list[str] = field(default_factory=list)
+    """Post-checked keywords the grammar approximates (all but ``STRICT_POST_CHECKED``); empty without a grammar."""
+
+    @property
+    def relaxed(self) -> bool:
+        """Whether the grammar was relaxed: a strict request refuses the schema."""
+        return bool(self.relaxed_keywords)
 
     def to_dict(self) -> dict[str, list[str]]:
-        """The four lists by name (the proto message ``Enforcement`` has the same fields)."""
+        """The five lists by name (the proto message ``Enforcement`` has the same fields)."""
         return asdict(self)
 
 
@@ -64,10 +80,12 @@ def enforcement(schema: Schema, *, enforces: Iterable[str] | None = GRAMMAR_KEYW
                 closed_paths: Iterable[str] = ()) -> Enforcement:
     """The enforcement of ``schema`` under a grammar that enforces ``enforces`` (None: no grammar) except the
     ``relaxed`` keywords, with ``unchecked`` entries (``format:NAME``) that nothing checks."""
+    relaxed = [*relaxed, *schema.relaxed]  # what the pointer-only document left out (slot.local_refs)
     grammar_set = frozenset(enforces or ()) - frozenset(relaxed)
     checked = frozenset(schema.validator_class.VALIDATORS)
     grammar: set[str] = set()
     post: set[str] = set()
+    approximated: set[str] = set()  # post-checked where a grammar could act (not additionalItems beside one items)
     ignored: set[str] = set(unchecked)
     for node in _nodes(schema.document):
         for keyword in node:
@@ -81,11 +99,16 @@ def enforcement(schema: Schema, *, enforces: Iterable[str] | None = GRAMMAR_KEYW
                 grammar.add(keyword)
             elif keyword in checked or COMPANIONS.get(keyword) in checked:
                 post.add(keyword)
+                if enforces is not None and _grammar_applies(keyword, node):
+                    approximated.add(keyword)
             else:
                 ignored.add(keyword)
-    post |= {k for k in relaxed if k in checked or COMPANIONS.get(k) in checked} - grammar
+    reported = {k for k in relaxed if k in checked or COMPANIONS.get(k) in checked} - grammar
+    post |= reported
+    approximated |= reported
     return Enforcement(grammar_keywords=sorted(grammar), post_checked_keywords=sorted(post),
-                       closed_object_paths=list(closed_paths), ignored_keywords=sorted(ignored))
+                       closed_object_paths=list(closed_paths), ignored_keywords=sorted(ignored),
+                       relaxed_keywords=sorted(approximated - STRICT_POST_CHECKED))
 
 
 def _grammar_applies(keyword: str, node: dict[str, Any]) -> bool:

@@ -53,7 +53,7 @@ def parse_first(text: str, schema: Schema, grammar_document: Any) -> ParsedAnswe
     ``grammar_document`` is the schema the grammar is built from (``Structurer.grammar_document``): the
     value must be one the model could have written.
     """
-    closed = dataclasses.replace(schema, document=grammar_document)
+    closed = dataclasses.replace(schema, document=grammar_document, source=None)  # validate the closed copy
     root = schema.document if isinstance(schema.document, dict) else {}
     for candidate in candidates(text):
         for value in repaired(candidate):

@@ -4,17 +4,31 @@ The instructions and the schema come first and the text last, so the key/value s
 (the *prefix*) can be computed once per schema and reused across requests. The prefix and the text part
 are tokenized separately and concatenated: training does the same, so the model sees identical tokens.
 The model's chat template (if it has one) frames the messages; the text is spliced in at a sentinel.
+
+The schema is written as its canonical JSON (every training row is written so). A schema whose full rendering
+takes more than ``SCHEMA_SHARE`` of the prompt budget is written compact instead (:func:`compact_schema`:
+structure, types, enums and short descriptions), so a big schema still leaves the text room; the grammar always
+gets the full schema. :func:`schema_rendering` picks the one rendering every path uses (Structure, ValidateSchema,
+``slot schema``).
 """
 
 from __future__ import annotations
 
+import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import unquote
 
+from slot.errors import InvalidRequestError
+from slot.leaves import resolve_ref
+from slot.schema import Schema, canonical_json
+from slot.schema_tree import subschemas
 from slot.target import target_text
 
-__all__ = ["Prompt", "PromptTokens", "SYSTEM", "Tokenizer", "answer_end_id", "encode", "head_ids", "render",
-           "schema_prompt_tokens", "stop_ids", "target_text", "user_message"]
+__all__ = ["COMPACT_DESCRIPTIONS", "NOISE", "Prompt", "PromptTokens", "SCHEMA_SHARE", "SYSTEM", "SchemaRendering",
+           "Tokenizer", "answer_end_id", "compact_schema", "encode", "head_ids", "render", "schema_prompt_tokens",
+           "schema_rendering", "stop_ids", "target_text", "user_message"]
 
 SYSTEM = (
     "You convert text into JSON. Output one JSON value that is valid against the given JSON Schema. "
@@ -137,3 +151,138 @@ def schema_prompt_tokens(tokenizer: Tokenizer, schema_text: str) -> int:
     (ValidateSchema refuses a schema that leaves no room for any text, as Structure would)."""
     tokens = encode(tokenizer, render(tokenizer, schema_text, ""))
     return len(tokens.prefix) + len(tokens.suffix)
+
+
+SCHEMA_SHARE = 0.5
+"""The share of max_prompt_tokens (with an empty text) a schema's full rendering may take; past it the prompt
+carries the compact rendering, so the text keeps at least the other half where the compact one fits there."""
+
+COMPACT_DESCRIPTIONS = (120, 40, 0)
+"""Longest description (characters) of each compact level, tried in turn until one fits ``SCHEMA_SHARE``;
+0 leaves descriptions out."""
+
+NOISE = frozenset({
+    "examples", "example", "default", "$comment", "$schema", "$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor",
+    "$vocabulary", "deprecated", "readOnly", "writeOnly", "markdownDescription", "markdownEnumDescriptions",
+    "enumDescriptions", "deprecationMessage", "errorMessage", "defaultSnippets", "doNotSuggest",
+    "allowTrailingCommas", "allowComments",
+})
+"""Keywords the compact rendering leaves out: examples, defaults, comments, identifiers and editor hints (vendor
+``x-...`` keywords too). None constrains a value, and the grammar gets the full schema."""
+
+
+@dataclass(frozen=True)
+class SchemaRendering:
+    """The schema text a prompt carries and what it costs."""
+
+    text: str
+    tokens: int
+    """Prompt tokens with an empty text (``schema_prompt_tokens``)."""
+    compact: bool
+    """True when the text is a compact rendering (``compact_schema``), not the canonical JSON."""
+    full_tokens: int
+    """Prompt tokens of the full rendering, for reports."""
+
+
+def compact_schema(document: Any, description_chars: int = COMPACT_DESCRIPTIONS[0]) -> Any:
+    """A smaller schema for the prompt alone: ``NOISE`` keywords out, titles that only repeat their key out,
+    descriptions cut to their first sentence and ``description_chars`` (0: left out), and ``$defs`` entries no
+    reference reaches left out; each entry still written once (references stay references). Works on
+    ``Schema.document``, whose references are all ``#/...`` pointers."""
+    if not isinstance(document, dict):
+        return document
+    out = copy.deepcopy(document)
+    stack: list[tuple[Any, str]] = [(out, "")]
+    while stack:
+        node, name = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for key in [k for k in node if k in NOISE or k.startswith("x-")]:
+            del node[key]
+        title = node.get("title")
+        if isinstance(title, str) and (_words(title) == _words(name) or description_chars == 0 or
+                                       "description" in node):
+            del node["title"]
+        if isinstance(node.get("description"), str):
+            short = _shorten(node["description"], description_chars)
+            if short:
+                node["description"] = short
+            else:
+                del node["description"]
+        children = list(subschemas(node))
+        for child, path in children:
+            stack.append((child, path.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")))
+    _drop_unreferenced(out)
+    return out
+
+
+def schema_rendering(tokenizer: Tokenizer, schema: Schema, max_prompt_tokens: int) -> SchemaRendering:
+    """The rendering of ``schema`` its prompts carry: the canonical JSON when it takes at most ``SCHEMA_SHARE`` of
+    ``max_prompt_tokens``, else the first compact level that does, else the smallest. Raises InvalidRequestError
+    when even the smallest leaves no room for a text within ``max_prompt_tokens``."""
+    full = schema_prompt_tokens(tokenizer, schema.canonical)
+    share = int(max_prompt_tokens * SCHEMA_SHARE)
+    if full <= share:
+        return SchemaRendering(schema.canonical, full, compact=False, full_tokens=full)
+    best = SchemaRendering(schema.canonical, full, compact=False, full_tokens=full)
+    for chars in COMPACT_DESCRIPTIONS:
+        text = canonical_json(compact_schema(schema.document, chars))
+        tokens = schema_prompt_tokens(tokenizer, text)
+        if tokens < best.tokens:
+            best = SchemaRendering(text, tokens, compact=True, full_tokens=full)
+        if tokens <= share:
+            break
+    if best.tokens >= max_prompt_tokens:
+        raise InvalidRequestError(
+            f"the schema alone takes {best.tokens} prompt tokens even in its compact rendering (full: {full}), over "
+            f"the prompt budget of {max_prompt_tokens} tokens (max_prompt_tokens) with no room for any text; "
+            "shorten the schema (descriptions, enums, unused $defs) or raise max_prompt_tokens", field="schema")
+    return best
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words of a key or title, camelCase and snake_case split: 'firstName' ~ 'First name'."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    return re.findall(r"[a-z0-9]+", spaced.lower())
+
+
+def _shorten(text: str, limit: int) -> str:
+    """The first sentence of a description, at most ``limit`` characters (cut at a word, '...' added)."""
+    if limit <= 0:
+        return ""
+    text = " ".join(text.split())
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[:limit].rsplit(" ", 1)[0] or sentence[:limit]
+    return cut.rstrip(",;:") + "..."
+
+
+def _drop_unreferenced(document: dict[str, Any]) -> None:
+    """Remove the ``$defs``/``definitions`` entries of the root that no reference reaches from the root."""
+    containers = [k for k in ("$defs", "definitions") if isinstance(document.get(k), dict)]
+    if not containers:
+        return
+    reached: set[int] = set()
+    stack: list[Any] = [{k: v for k, v in document.items() if k not in containers}]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict) or id(node) in reached:
+            continue
+        reached.add(id(node))
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            try:
+                stack.append(resolve_ref(document, ref))
+            except LookupError:
+                pass
+            for key in containers:  # a pointer into an entry (#/$defs/a/properties/b) keeps the whole entry
+                prefix = f"#/{key}/"
+                if unquote(ref).startswith(prefix):
+                    entry = unquote(ref)[len(prefix):].split("/", 1)[0]
+                    stack.append(document[key].get(entry.replace("~1", "/").replace("~0", "~")))
+        stack.extend(child for child, _ in subschemas(node))
+    for key in containers:
+        document[key] = {name: sub for name, sub in document[key].items() if id(sub) in reached}
+        if not document[key]:
+            del document[key]

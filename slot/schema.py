@@ -4,7 +4,10 @@ A schema is accepted only if it parses, is valid against its meta-schema (Draft 
 ``$schema`` names Draft 7, 2019-09, 6 or 4), uses local references only, and stays under the limits
 (size, depth, number of subschemas, enum length). Every refusal is a :class:`SchemaError` naming the
 keyword and the JSON Pointer at fault, so callers get an answer they can act on. Nothing is ever
-fetched from the network: remote ``$ref`` and ``$dynamicRef`` are refused before any validator runs.
+fetched from the network: a reference to anything outside the document is refused before any validator
+runs. References inside it (through an ``$id`` base, an ``$anchor``, ``$dynamicRef``) are served: the
+document SLOT works from has every one as a plain ``#/...`` pointer (``slot.local_refs``), and
+post-validation uses the document as given, with a registry of that document alone.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from typing import Any, Iterator
 
 import jsonschema
 from jsonschema import validators
+from jsonschema_specifications import REGISTRY as META_SCHEMAS
 
 from slot.errors import SchemaError, UnsupportedSchemaError
 from slot.leaves import resolve_ref
+from slot.local_refs import localize
 from slot.patterns import PatternTimeout, bound_jsonschema, time_budget
+from slot.schema_tree import subschemas
 
 bound_jsonschema()  # post-validation never runs Python's backtracking re on model output
 
@@ -31,23 +37,22 @@ DRAFTS: dict[str, type] = {
     "http://json-schema.org/draft-04/schema": validators.Draft4Validator,
 }
 DEFAULT_DRAFT = validators.Draft202012Validator
+DIALECTS: dict[type, str] = {
+    validators.Draft202012Validator: "2020-12", validators.Draft201909Validator: "2019-09",
+    validators.Draft7Validator: "draft7", validators.Draft6Validator: "draft6", validators.Draft4Validator: "draft4",
+}
+"""Each draft's short name in ``slot.local_refs``."""
 FORMAT_CHECKER = validators.Draft202012Validator.FORMAT_CHECKER
 """The format checker of post-validation, whatever the draft: SLOT asserts formats (the grammar enforces those
 it knows), and older drafts' checkers miss formats newer ones check (draft 4 has no ``iri``, ``uuid`` or
 ``date``), so a value the grammar left unchecked would pass while ``format`` is reported checked."""
 
-# Keywords whose value is a map of name -> subschema, a subschema, or a list of subschemas.
-_MAP_KEYWORDS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_ONE_KEYWORDS = ("items", "additionalProperties", "additionalItems", "contains", "not", "if", "then", "else",
-                 "propertyNames", "unevaluatedItems", "unevaluatedProperties")
-_LIST_KEYWORDS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
-
-
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what a schema may cost to compile and hold."""
+    """Bounds on what a schema may cost to compile and hold (benchmarks/results/big_schemas_2026-12-07.md
+    measured the compile time and memory of real schemas up to the byte limit)."""
 
-    max_bytes: int = 65_536
+    max_bytes: int = 131_072
     max_depth: int = 24
     max_enum_values: int = 1_000
     max_nodes: int = 5_000
@@ -55,18 +60,32 @@ class Limits:
 
 @dataclass(frozen=True)
 class Schema:
-    """A checked schema: the parsed document, its canonical text and hash, and its validator class."""
+    """A checked schema: the document SLOT works from, the document as given, its canonical text and hash, and its
+    validator class."""
 
     document: dict[str, Any] | bool
+    """The schema with every reference a ``#/...`` pointer of its root (``slot.local_refs``): what the grammar,
+    closed objects, grounding and targets follow. The given document itself when it needed no rewrite."""
     canonical: str
-    """Compact JSON with sorted keys: the text used for hashing and in the prompt."""
+    """Compact JSON with sorted keys of the document as given: the text used for hashing and in the prompt."""
     hash: str
     """sha256 of the canonical text: the cache key of everything derived from this schema."""
     validator_class: type
+    source: dict[str, Any] | bool | None = None
+    """The document as given (None: ``document``): what post-validation checks against."""
+    relaxed: tuple[str, ...] = ()
+    """Keywords ``document`` leaves to post-validation (a ``$dynamicRef`` whose target depends on the dynamic
+    scope); the enforcement lists them post-checked."""
+
+    @property
+    def given(self) -> dict[str, Any] | bool:
+        """The document as the caller gave it."""
+        return self.document if self.source is None else self.source
 
     def validator(self) -> Any:
-        """A jsonschema validator for instances, with format checking on (``FORMAT_CHECKER``)."""
-        return self.validator_class(self.document, format_checker=FORMAT_CHECKER)
+        """A jsonschema validator for instances, with format checking on (``FORMAT_CHECKER``), over the document
+        as given; its registry holds the draft meta-schemas and this document alone, so no reference is fetched."""
+        return self.validator_class(self.given, format_checker=FORMAT_CHECKER, registry=META_SCHEMAS)
 
     def errors(self, instance: Any) -> list[str]:
         """Validation errors of an instance, each as 'path: message', in a stable order.
@@ -123,10 +142,12 @@ def load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None 
     _check_structure(document, limits)
     validator_class = _draft_of(document)
     _check_meta_schema(document, validator_class)
-    if isinstance(document, dict):
-        _check_refs(document)
+    localized = localize(document, DIALECTS[validator_class])
+    if isinstance(localized.document, dict):
+        _check_refs(localized.document)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return Schema(document=document, canonical=canonical, hash=digest, validator_class=validator_class)
+    return Schema(document=localized.document, canonical=canonical, hash=digest, validator_class=validator_class,
+                  source=None if localized.document is document else document, relaxed=localized.relaxed)
 
 
 def _draft_of(document: dict[str, Any] | bool) -> type:
@@ -152,31 +173,9 @@ def _check_meta_schema(document: dict[str, Any] | bool, validator_class: type) -
                           path=_pointer(error.absolute_path), keyword=str(error.validator))
 
 
-def subschemas(node: dict[str, Any], path: str = "") -> Iterator[tuple[Any, str]]:
-    """The direct subschemas of a schema node with their JSON Pointers (every keyword that holds schemas)."""
-    for key in _MAP_KEYWORDS:
-        value = node.get(key)
-        if isinstance(value, dict):
-            for name, sub in value.items():
-                yield sub, f"{path}/{key}/{_escape(name)}"
-    for key in _ONE_KEYWORDS:
-        value = node.get(key)
-        if isinstance(value, (dict, bool)):
-            yield value, f"{path}/{key}"
-    for key in _LIST_KEYWORDS:
-        value = node.get(key)
-        if isinstance(value, list):
-            for i, sub in enumerate(value):
-                yield sub, f"{path}/{key}/{i}"
-    deps = node.get("dependencies")
-    if isinstance(deps, dict):
-        for name, sub in deps.items():
-            if isinstance(sub, (dict, bool)):
-                yield sub, f"{path}/dependencies/{_escape(name)}"
-
-
 def _check_structure(document: Any, limits: Limits) -> None:
-    """Depth, node count, enum sizes and reference locality, without recursion (hostile depth is fine)."""
+    """Depth, node count, enum sizes and patterns, without recursion (hostile depth is fine); references are
+    resolved (local ones) or refused (remote ones) by ``slot.local_refs``."""
     stack: list[tuple[Any, str, int]] = [(document, "", 1)]
     nodes = 0
     while stack:
@@ -192,21 +191,7 @@ def _check_structure(document: Any, limits: Limits) -> None:
         if isinstance(enum, list) and len(enum) > limits.max_enum_values:
             raise SchemaError(f"enum has {len(enum)} values, over the limit of {limits.max_enum_values}",
                               path=f"{path}/enum", keyword="enum")
-        for keyword in ("$ref", "$dynamicRef", "$recursiveRef"):
-            ref = node.get(keyword)
-            if ref is None:
-                continue
-            if keyword != "$ref":
-                raise UnsupportedSchemaError(f"{keyword} is not supported; use a local $ref", path=f"{path}/{keyword}",
-                                             keyword=keyword)
-            if not isinstance(ref, str) or not ref.startswith("#"):
-                raise UnsupportedSchemaError(f"only local references ('#/...') are allowed, got {ref!r}; "
-                                             "SLOT never fetches remote schemas", path=f"{path}/$ref", keyword="$ref")
         _check_patterns(node, path)
-        identifier = node.get("$id")
-        if isinstance(identifier, str) and "#" not in identifier and path:
-            raise UnsupportedSchemaError("$id in a subschema (a new base URI) is not supported",
-                                         path=f"{path}/$id", keyword="$id")
         for sub, sub_path in subschemas(node, path):
             stack.append((sub, sub_path, depth + 1))
 
@@ -281,12 +266,8 @@ def _normal_pointer(ref: str) -> str:
 
 
 def resolve_pointer(document: Any, ref: str, *, at: str = "") -> Any:
-    """Resolve a local reference '#/a/b' in a document (``slot.leaves.resolve_ref``); SchemaError if it points
-    nowhere, UnsupportedSchemaError for an anchor ('#name')."""
-    pointer = _normal_pointer(ref)
-    if pointer and not pointer.startswith("/"):
-        raise UnsupportedSchemaError(f"anchor references ({ref!r}) are not supported; use '#/$defs/...'",
-                                     path=at, keyword="$ref")
+    """Resolve a pointer reference '#/a/b' in a document (``slot.leaves.resolve_ref``; ``Schema.document`` has
+    only those); SchemaError if it points nowhere."""
     try:
         return resolve_ref(document, ref)
     except LookupError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +22,7 @@ from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
-from slot.prompt import encode, render
+from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
 from slot.schema import Limits, Schema, load_schema
 from slot.validate import validate_output
@@ -36,6 +37,10 @@ GROUNDING_POLICIES = ("keep", "omit", "null", "fail", "extract")
 """keep, omit (optional keys), null or fail ungrounded values (slot.grounding.policy), or ``extract``: decode
 once more with the ungrounded free-text leaves constrained to word spans of the text (slot.extractive), then
 keep."""
+
+RETRY_TEMPERATURE = 0.7
+"""Sampling temperature of the decodings retried after an output broke a post-checked keyword (``relaxed_retries``),
+when the request itself decodes greedily."""
 
 
 @dataclass
@@ -79,6 +84,9 @@ class StructureResult:
     shortest value their schema allows); never reported as grounded."""
     enforcement: Enforcement = field(default_factory=Enforcement)
     """What enforced each keyword of the schema: the grammar, post-validation only, or nothing (``slot.enforcement``)."""
+    attempts: int = 1
+    """Decodings made for the answer: more than 1 when outputs breaking post-checked keywords were decoded again
+    (setting ``relaxed_retries``; usage sums them all); 0 on the parse path."""
     extra: dict[str, Any] = field(default_factory=dict)
     """What the wire form leaves out, for benchmarks: ``token_probs`` and ``token_spans`` of the decoded output
     (``slot.confidence``)."""
@@ -101,6 +109,8 @@ class Structurer:
         self.limits = schema_limits(settings)
         self.context_tokens = context_length(engine)
         """The model's context in tokens, when the engine tells (None: only max_prompt_tokens applies)."""
+        self._renderings: OrderedDict[str, SchemaRendering] = OrderedDict()
+        """Each recent schema's prompt rendering (``rendering``), by schema hash."""
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, progress: bool = True) -> "Structurer":
@@ -146,9 +156,9 @@ class Structurer:
         """Check a schema under this server's limits."""
         return load_schema(raw, self.limits)
 
-    def compile(self, schema: Schema, backend: str | None = None) -> tuple[Any, bool]:
-        """Compile (or fetch from cache) the grammar of a schema."""
-        return self.grammars.get(schema, backend or self.settings.grammar_backend)
+    def compile(self, schema: Schema, backend: str | None = None, *, strict: bool = False) -> tuple[Any, bool]:
+        """Compile (or fetch from cache) the grammar of a schema; ``strict`` refuses one the grammar would relax."""
+        return self.grammars.get(schema, backend or self.settings.grammar_backend, strict=strict)
 
     def resolve_adapter(self, name: str | None) -> str | None:
         """Request adapter option -> engine adapter name (None = base model)."""
@@ -184,6 +194,18 @@ class Structurer:
             raise InvalidRequestError(f"temperature must be in 0..5, got {temperature}", field="options.temperature")
         return max_tokens
 
+    def rendering(self, schema: Schema) -> SchemaRendering:
+        """The schema text this server's prompts carry for ``schema`` (``slot.prompt.schema_rendering``: full, or
+        compact when the full one takes over half of max_prompt_tokens); InvalidRequestError when even the compact
+        one leaves no room for a text. Structure and ValidateSchema both take it from here."""
+        found = self._renderings.get(schema.hash)
+        if found is None:
+            found = schema_rendering(self.engine.tokenizer, schema, self.settings.max_prompt_tokens)
+            self._renderings[schema.hash] = found
+            while len(self._renderings) > max(1, self.settings.grammar_cache_size):
+                self._renderings.popitem(last=False)
+        return found
+
     def check_prompt(self, prompt_tokens: int, max_tokens: int) -> None:
         """Refuse a prompt over max_prompt_tokens, or one that leaves no room for max_tokens in the model's context.
 
@@ -204,8 +226,13 @@ class Structurer:
                   temperature: float = 0.0, seed: int | None = None, speculation: bool | None = None,
                   grounding_policy: str = "keep", queue_ms: float = 0.0,
                   on_delta: Callable[[str], None] | None = None,
-                  is_cancelled: Callable[[], bool] | None = None, parse_first: bool | None = None) -> StructureResult:
+                  is_cancelled: Callable[[], bool] | None = None, parse_first: bool | None = None,
+                  strict: bool = False) -> StructureResult:
         """Structure one text; raises a SlotError subclass for any bad input.
+
+        A schema the grammar can only approximate is served relaxed: an output that breaks a post-checked keyword
+        is decoded again, sampling, up to ``relaxed_retries`` times (``attempts`` counts the decodings);
+        ``strict`` refuses such a schema up front (UnsupportedSchemaError naming the keywords).
 
         ``parse_first`` (None: the setting) answers from a JSON value already in the text when it fits the
         schema and is grounded (``slot.parse_first``); the model runs otherwise, and always when unconstrained.
@@ -218,11 +245,13 @@ class Structurer:
                                       field="options.grounding_policy")
         checked = schema if isinstance(schema, Schema) else self.load_schema(schema)
         engine_adapter = self.resolve_adapter(adapter)
+        if strict and constrained:  # refused before any answer, parse-first's included
+            self.compile(checked, grammar_backend, strict=True)
         if constrained and (self.settings.parse_first if parse_first is None else parse_first):
             answer = self._parsed(text, checked, started, queue_ms, on_delta)
             if answer is not None:
                 return answer
-        prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, checked.canonical, text))
+        prompt = encode(self.engine.tokenizer, render(self.engine.tokenizer, self.rendering(checked).text, text))
         self.check_prompt(len(prompt.prefix) + len(prompt.suffix), max_tokens)
         timings = Timings(queue_ms=queue_ms)
         backend = grammar_backend or self.settings.grammar_backend
@@ -230,7 +259,9 @@ class Structurer:
             prompt=prompt, grammar=None, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
             is_cancelled=is_cancelled)
-        generation, grammar, hit = self._generate(request, checked if constrained else None, backend, timings)
+        generation, grammar, hit = self._generate(request, checked if constrained else None, backend, timings,
+                                                  strict=strict)
+        generation, attempts = self._retried(request, generation, grammar, checked, timings)
         checked_output = validate_output(generation.text, checked)
         value = checked_output.value
         grounding, report = None, None
@@ -245,6 +276,7 @@ class Structurer:
                     first_usage = generation.usage
                     generation, _, _ = self._generate(replace(request, on_delta=None),
                                                       self.load_internal_schema(spans_document), backend, timings)
+                    attempts += 1
                     generation.usage = first_usage.plus(generation.usage)
                     checked_output = validate_output(generation.text, checked)
                     value = checked_output.value
@@ -273,7 +305,7 @@ class Structurer:
             valid=checked_output.valid and generation.finish_reason in ("stop", "length"),
             errors=errors, finish_reason=generation.finish_reason, usage=generation.usage, timings=timings,
             schema_hash=checked.hash, adapter=engine_adapter or BASE, grammar_backend=backend if constrained else "",
-            grammar_cache_hit=hit, grounding=grounding, extra=extra,
+            grammar_cache_hit=hit, grounding=grounding, extra=extra, attempts=attempts,
             enforcement=grammar.enforcement if grammar is not None and grammar.enforcement is not None
             else self.enforcement(checked, None))
 
@@ -290,16 +322,17 @@ class Structurer:
         total_ms = (time.perf_counter() - started) * 1000
         return StructureResult(output=found.output, json=found.value, valid=True, errors=[], finish_reason="stop",
                                usage=Usage(), timings=Timings(queue_ms=queue_ms, total_ms=total_ms + queue_ms),
-                               schema_hash=schema.hash, adapter="", path="parse",
+                               schema_hash=schema.hash, adapter="", path="parse", attempts=0,
                                enforcement=self.enforcement(schema, None, closed=True),
                                grounding=_certain(found.grounding.to_dict()))
 
-    def enforcement(self, schema: Schema, backend: str | None, *, closed: bool = False) -> Enforcement:
-        """What enforces each keyword of ``schema`` with ``backend``'s grammar (compiled or taken from the cache);
-        with None no grammar runs and post-validation checks every keyword (``closed``: against the grammar's
-        document too, as parse-first does)."""
+    def enforcement(self, schema: Schema, backend: str | None, *, closed: bool = False,
+                    strict: bool = False) -> Enforcement:
+        """What enforces each keyword of ``schema`` with ``backend``'s grammar (compiled or taken from the cache;
+        ``strict`` refuses a relaxed one); with None no grammar runs and post-validation checks every keyword
+        (``closed``: against the grammar's document too, as parse-first does)."""
         if backend is not None:
-            compiled, _ = self.compile(schema, backend)
+            compiled, _ = self.compile(schema, backend, strict=strict)
             if compiled.enforcement is not None:
                 return compiled.enforcement
         shut = closed_paths(schema.document) if closed and self.grammars.close_objects else []
@@ -311,18 +344,55 @@ class Structurer:
                                             max_enum_values=1 << 16, max_nodes=1 << 16))
 
     def _generate(self, request: GenerationRequest, schema: Schema | None, backend: str,
-                  timings: Timings) -> tuple[Any, Any, bool]:
+                  timings: Timings, *, strict: bool = False) -> tuple[Any, Any, bool]:
         """One decoding pass, constrained by ``schema``'s grammar when given: the generation, the compiled grammar
         (None unconstrained) and whether it came from the cache; adds its times to ``timings``."""
         grammar, hit = None, False
         if schema is not None:
-            grammar, hit = self.compile(schema, backend)
+            grammar, hit = self.compile(schema, backend, strict=strict)
             timings.compile_ms += 0.0 if hit else grammar.compile_ms
+        return self._decode(request, grammar, schema, timings), grammar, hit
+
+    def _decode(self, request: GenerationRequest, grammar: Any, schema: Schema | None, timings: Timings) -> Any:
+        """One decoding with a compiled grammar (None: unconstrained); adds its times to ``timings``."""
         generation = self.engine.generate(replace(
             request, grammar=grammar, json_schema=self.grammar_document(schema) if schema is not None else None))
         timings.prefill_ms += generation.prefill_ms
         timings.generate_ms += generation.prefill_ms + generation.decode_ms
-        return generation, grammar, hit
+        return generation
+
+    def _retried(self, request: GenerationRequest, generation: Any, grammar: Any, schema: Schema,
+                 timings: Timings) -> tuple[Any, int]:
+        """The answer's generation and the decodings made. An output that parses but breaks a keyword the grammar
+        left to post-validation (only those can break) is decoded again, sampling (``RETRY_TEMPERATURE`` unless
+        the request samples, a distinct seed each time), up to ``relaxed_retries`` times: the first valid output
+        answers, else the first output (what a stream sent). Usage sums every decoding."""
+        enforced = grammar.enforcement if grammar is not None else None
+        if enforced is None or not enforced.post_checked_keywords or not _retriable(generation, schema):
+            return generation, 1
+        answer, usage, attempts = generation, generation.usage, 1
+        temperature = request.temperature if request.temperature > 0 else RETRY_TEMPERATURE
+        while attempts <= self.settings.relaxed_retries:
+            if request.is_cancelled is not None and request.is_cancelled():
+                break
+            again = replace(request, temperature=temperature, seed=(request.seed or 0) + attempts, on_delta=None)
+            generation = self._decode(again, grammar, schema, timings)
+            attempts += 1
+            usage = usage.plus(generation.usage)
+            if generation.finish_reason == "cancelled" or (not generation.error and generation.finish_reason == "stop"
+                                                           and validate_output(generation.text, schema).valid):
+                answer = generation  # valid, or cut short because the caller is gone or out of time
+                break
+        answer.usage = usage
+        return answer, attempts
+
+
+def _retriable(generation: Any, schema: Schema) -> bool:
+    """Whether decoding again could help: the output ended normally and parses, but does not validate."""
+    if generation.error or generation.finish_reason != "stop":
+        return False
+    checked = validate_output(generation.text, schema)
+    return checked.parsed and not checked.valid
 
 
 def _confidence(tokenizer: Any, generation: Any, grounding: dict[str, Any]) -> dict[str, Any]:

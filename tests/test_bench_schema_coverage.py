@@ -1,5 +1,6 @@
 """benchmarks/bench_schema_coverage.py on a tiny corpus in SchemaStore's layout (tests/data/schema_coverage/):
-SLOT's path and plain llguidance side by side, closed-object refusals apart, nothing from ../shared."""
+SLOT's path (relaxed and strict) and plain llguidance side by side, closed-object refusals apart, nothing from
+../shared."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def report(benchmark_module, tmp_path_factory):
 def test_the_numbers_of_each_schema(report):
     source = report["sources"]["schemastore"]
     rows = {row["name"]: row for row in source["schemas"]}
-    person, tags, choice = rows["person"], rows["tags"], rows["choice"]
+    person, tags, choice, keys = rows["person"], rows["tags"], rows["choice"], rows["keys"]
     # person: 4 valid instances read (JSON and YAML; TOML skipped); the one with an extra key is refused by the
     # closed grammar only; `40.0` is written as the grammar writes it (`40`)
     assert person["slot"] == "accepted" and person["skipped_instances"] == 1
@@ -39,20 +40,32 @@ def test_the_numbers_of_each_schema(report):
     assert (tags["invalid_grammar_rejected"], tags["invalid_rejected"], tags["invalid_passed"]) == (0, 1, [])
     assert tags["plain"]["status"] == "refused" and tags["lenient"]["status"] == "accepted"
     assert tags["lenient"]["invalid_rejected"] == 0  # plain lenient llguidance lets the repeated item through
-    # choice: overlapping oneOf branches, refused by SLOT's grammar and by strict llguidance, naming the keyword
-    assert (choice["slot"], choice["slot_keyword"]) == ("grammar", "oneOf") and not choice["served"]
+    # choice: overlapping oneOf branches, served relaxed (anyOf in the grammar, oneOf post-checked: the instance
+    # matching both branches gets past the grammar, not past post-validation); refused by a strict request and by
+    # strict llguidance
+    assert choice["slot"] == "accepted" and choice["slot_relaxed"] == ["oneOf"]
+    assert choice["served"] and not choice["strict_served"] and choice["valid_accepted"] == choice["valid"] == 2
+    assert (choice["invalid_grammar_rejected"], choice["invalid_rejected"], choice["invalid_passed"]) == (0, 1, [])
     assert choice["plain"]["status"] == "refused" and choice["lenient"]["status"] == "accepted"
+    # keys: overlapping patternProperties, which not even the lenient grammar can build: refused, naming it
+    assert (keys["slot"], keys["slot_keyword"]) == ("grammar", "patternProperties") and not keys["served"]
+    assert keys["lenient"]["status"] == "refused"
+    assert person["strict_served"] and tags["strict_served"] and not person["slot_relaxed"]
 
 
 def test_the_summary_and_the_report(report):
     summary = report["sources"]["schemastore"]["summary"]
     slot, plain, lenient = summary["slot"], summary["plain_llguidance"], summary["plain_llguidance_lenient"]
-    assert (summary["schemas"], summary["skipped_instances"]) == (3, 1)
-    assert (slot["accepted"], slot["served"], slot["served_without_closed_refusals"]) == (2, 2, 1)
-    assert (slot["valid_instances"], slot["valid_accepted"], slot["valid_closed_object_refusals"]) == (5, 4, 1)
+    strict = summary["slot_strict"]
+    assert (summary["schemas"], summary["skipped_instances"]) == (4, 1)
+    assert (slot["accepted"], slot["served"], slot["served_without_closed_refusals"]) == (3, 3, 2)
+    assert (slot["served_relaxed"], slot["relaxed_keywords"]) == (1, {"oneOf": 1})
+    assert (strict["accepted"], strict["served"]) == (2, 2)
+    assert (slot["valid_instances"], slot["valid_accepted"], slot["valid_closed_object_refusals"]) == (7, 6, 1)
     assert (slot["invalid_instances"], slot["invalid_rejected_grammar_or_post"], slot["invalid_passing_both"]) == \
-        (3, 3, [])
-    assert slot["refusals"] == {"grammar:oneOf": 1}
+        (4, 4, [])
+    assert (strict["invalid_instances"], strict["invalid_rejected_grammar_or_post"]) == (3, 3)
+    assert slot["refusals"] == {"grammar:patternProperties": 1}
     assert slot["compile_ms"]["p50"] is not None and slot["compile_ms"]["max"] >= slot["compile_ms"]["p95"]
     assert (plain["accepted"], lenient["accepted"]) == (1, 3)
     assert report["sources"]["kubernetes"]["available"] is False

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from slot.closed_objects import close_objects, closed_paths
-from slot.enforcement import ANNOTATIONS, Enforcement, enforcement
+from slot.enforcement import ANNOTATIONS, STRICT_POST_CHECKED, Enforcement, enforcement
+from slot.errors import UnsupportedSchemaError
 from slot.grammar.cache import GrammarCache
 from slot.schema import load_schema, subschemas
 
@@ -41,6 +42,7 @@ def _listed_once(enforced: Enforcement, document) -> None:
              {k.split(":")[0] for k in enforced.ignored_keywords}]  # format:NAME stands for format
     assert not (lists[0] & lists[1] or lists[0] & lists[2] or lists[1] & lists[2])
     assert lists[0] | lists[1] | lists[2] == _constraint_keywords(document)
+    assert set(enforced.relaxed_keywords) <= lists[1] and not set(enforced.relaxed_keywords) & STRICT_POST_CHECKED
 
 
 PERSON = {
@@ -76,6 +78,48 @@ def test_keywords_the_lenient_compile_relaxed_are_post_checked_not_claimed_by_th
     assert "oneOf" not in enforced.grammar_keywords and "anyOf" not in enforced.grammar_keywords
     assert {"maxLength", "pattern"} <= set(enforced.grammar_keywords)
     _listed_once(enforced, document)
+
+
+RELAXED = {
+    "oneOf": {"type": "object", "properties": {
+        "code": {"oneOf": [{"type": "string", "maxLength": 5}, {"type": "string", "pattern": "^[a-z]+$"}]}}},
+    "not": {"type": "object", "properties": {"a": {"type": "string", "not": {"const": "x"}}}},
+    "if,then,else": {"type": "object", "properties": {"kind": {"type": "string"}, "n": {"type": "integer"}},
+                     "if": {"properties": {"kind": {"const": "count"}}, "required": ["kind"]},
+                     "then": {"required": ["n"]}, "else": {"properties": {"n": {"maximum": 0}}}},
+    "dependentRequired": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                          "dependentRequired": {"a": ["b"]}},
+}
+"""Schemas llguidance can only approximate, by the keywords it relaxes (its lenient compile)."""
+
+
+@pytest.mark.parametrize("keywords", list(RELAXED))
+def test_a_relaxed_schema_is_served_with_the_relaxed_keywords_post_checked_and_refused_strict(grammars, keywords):
+    document = RELAXED[keywords]
+    _, enforced = _compiled(grammars, document)
+    named = ["else", "if", "then"] if keywords == "if,then,else" else [keywords]
+    assert enforced.relaxed and set(named) <= set(enforced.relaxed_keywords)
+    assert set(named) <= set(enforced.post_checked_keywords) and not set(named) & set(enforced.grammar_keywords)
+    _listed_once(enforced, document)
+    with pytest.raises(UnsupportedSchemaError) as refused:
+        grammars.get(load_schema(document), "llguidance", strict=True)
+    assert set(refused.value.keyword.split(",")) == set(enforced.relaxed_keywords)
+    assert refused.value.status == "INVALID_ARGUMENT" and all(f"`{k}`" in refused.value.message for k in named)
+
+
+def test_post_checked_value_checks_are_not_relaxations_and_strict_serves_them(grammars):
+    schema, enforced = _compiled(grammars, PERSON)
+    assert enforced.post_checked_keywords == ["uniqueItems"] and enforced.relaxed_keywords == []
+    assert grammars.get(schema, "llguidance", strict=True)[0].enforcement == enforced
+    assert enforcement(schema, enforces=None).relaxed_keywords == []  # no grammar, nothing relaxed
+
+
+def test_a_backend_that_leaves_keywords_to_post_validation_is_relaxed_there(grammars):
+    document = {"type": "object", "properties": {"n": {"type": "integer", "multipleOf": 3}}}
+    schema, enforced = _compiled(grammars, document, "outlines_core")
+    assert enforced.relaxed_keywords == ["multipleOf"]
+    with pytest.raises(UnsupportedSchemaError, match="`multipleOf`"):
+        grammars.get(schema, "outlines_core", strict=True)
 
 
 def test_a_keyword_the_drafts_validator_does_not_know_is_ignored_not_post_checked(grammars):

@@ -105,20 +105,54 @@ def test_formats_the_grammar_leaves_out_are_post_checked_or_reported_unchecked(g
 
 
 OVERLAP = {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 3}]}
-CIRCULAR = {"$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n", "type": "object"}}}},
-            "$ref": "#/$defs/n"}
+APPROXIMATED = [
+    (OVERLAP, "oneOf", '"abc"'),  # both branches match: oneOf fails, the anyOf grammar takes it
+    ({"type": "object", "not": {"required": ["a"]}}, "not", '{"a":1}'),
+    (_object(minProperties=1, additionalProperties={"type": "integer"}), "minProperties", None),  # held loosely
+    (_object(dependentRequired={"a": ["b"]}), "dependentRequired", '{"a":1}'),
+    ({"type": "object", "properties": {"n": {"type": "integer"}}, "if": {"required": ["n"]},
+      "then": {"properties": {"n": {"minimum": 1}}}, "else": {"required": ["n"]}}, "else,if,then", '{"n":0}'),
+]
+"""(schema, the keywords llguidance can only approximate, an output its grammar takes that breaks them: None where
+the approximation errs the other way, refusing valid objects, as for min/maxProperties)."""
+
+
+@pytest.mark.parametrize("schema, keywords, invalid", APPROXIMATED, ids=[case[1] for case in APPROXIMATED])
+def test_a_schema_the_grammar_approximates_is_served_relaxed_and_refused_strict(grammars, tokenizer, schema,
+                                                                                keywords, invalid):
+    """Served by default (the lenient grammar, the keywords listed relaxed and post-checked, the output validated
+    against the whole schema); refused by a strict request, naming the keywords (issue 27, point 1)."""
+    checked = load_schema(schema)
+    compiled, _ = grammars.get(checked, "llguidance")
+    named = keywords.split(",")
+    assert compiled.post_checked == named
+    assert compiled.enforcement.relaxed_keywords == named and compiled.enforcement.relaxed
+    assert set(named) <= set(compiled.enforcement.post_checked_keywords)
+    assert invalid is None or (_accepts(compiled, tokenizer, invalid) and validate_output(invalid, checked).errors)
+    with pytest.raises(UnsupportedSchemaError) as caught:
+        grammars.get(checked, "llguidance", strict=True)
+    assert caught.value.keyword == keywords and caught.value.message.startswith("strict: ")
+    assert all(f"`{name}`" in caught.value.message for name in named)
+    assert grammars.get(checked, "llguidance")[1]  # the relaxed grammar is still cached, apart from strict
+
+
+def test_strict_and_relaxed_grammars_are_cached_apart_and_strict_serves_value_checks(grammars):
+    checked = load_schema({"type": "array", "items": {"type": "string", "format": "iri"}, "uniqueItems": True})
+    strict, hit = grammars.get(checked, "llguidance", strict=True)
+    assert not hit and strict.post_checked == ["format", "uniqueItems"] and not strict.enforcement.relaxed
+    relaxed, hit = grammars.get(checked, "llguidance")
+    assert not hit and relaxed is not strict  # its own compile: the keys differ by strict
+    assert grammars.get(checked, "llguidance", strict=True) == (strict, True)
+    assert grammars.get(checked, "llguidance") == (relaxed, True)
+
 
 REFUSED = [
-    (OVERLAP, "oneOf"),
-    ({"type": "object", "not": {"required": ["a"]}}, "not"),
     ({"type": "object", "patternProperties": {"^a": {}, "^ab": {}}}, "patternProperties"),
     ({"allOf": [True, False]}, "false"),
-    (_object(minProperties=1, additionalProperties={"type": "integer"}), "minProperties"),
     ({"type": "array", "maxItems": 2.0}, "maxItems"),
     ({"type": "integer", "maximum": 18446744073709551616}, "maximum"),
     ({"type": "number", "maximum": 1.8446744073709552e19}, "maximum"),
     ({"type": "string", "pattern": "\\bab"}, "pattern"),
-    (CIRCULAR, "$ref"),
     ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "required"),
     ({"enum": []}, "enum"),
 ]
@@ -126,10 +160,12 @@ REFUSED = [
 
 @pytest.mark.parametrize("schema, keyword", REFUSED, ids=[keyword for _, keyword in REFUSED])
 def test_a_grammar_refusal_names_its_keyword(grammars, schema, keyword):
-    with pytest.raises(UnsupportedSchemaError) as caught:
-        grammars.get(load_schema(schema), "llguidance")
-    assert caught.value.keyword == keyword
-    assert f"`{keyword}`" in caught.value.message
+    """What not even the lenient grammar can build is refused, relaxed or strict."""
+    for strict in (False, True):
+        with pytest.raises(UnsupportedSchemaError) as caught:
+            grammars.get(load_schema(schema), "llguidance", strict=strict)
+        assert caught.value.keyword == keyword
+        assert f"`{keyword}`" in caught.value.message
 
 
 def test_no_refusal_of_the_test_suite_leaves_the_keyword_unnamed(grammars, benchmark_module):
@@ -137,19 +173,20 @@ def test_no_refusal_of_the_test_suite_leaves_the_keyword_unnamed(grammars, bench
     refusals of a real-world corpus named none, e.g. every overlapping oneOf)."""
     from slot.errors import SlotError
 
-    unnamed, refused = [], 0
+    unnamed, refused = [], {False: 0, True: 0}
     for case in benchmark_module("bench_core").iter_suite_cases(SUITE / "tests"):
         try:
             checked = load_schema(case.schema)
         except SlotError:
             continue
-        try:
-            grammars.get(checked, "llguidance")
-        except UnsupportedSchemaError as exc:
-            refused += 1
-            if not exc.keyword:
-                unnamed.append(f"{case.file}: {case.description}: {exc.message[:120]}")
-    assert refused > 150 and not unnamed, unnamed
+        for strict in (False, True):
+            try:
+                grammars.get(checked, "llguidance", strict=strict)
+            except UnsupportedSchemaError as exc:
+                refused[strict] += 1
+                if not exc.keyword:
+                    unnamed.append(f"{case.file}: {case.description}: {exc.message[:120]}")
+    assert refused[True] > 150 and 20 < refused[False] < refused[True] and not unnamed, (refused, unnamed)
 
 
 def test_a_message_no_rule_knows_is_quoted_and_said_to_name_no_keyword():

@@ -24,10 +24,12 @@ pytestmark = pytest.mark.model
 
 REFUSALS = Path(__file__).resolve().parent / "data" / "grammar_suite_refusals.json"
 
-# Floors on the share of suite-invalid instances that the grammar alone rejects. Measured with llguidance
-# 1.9.1: 70.4% overall, 84.0% of the required suite, 61.5% of optional/ (mostly format assertion). The rest
-# are keywords checked after decoding (uniqueItems, contains, propertyNames, dependentRequired, unknown
-# formats) and formats whose grammar is an approximation; post-validation catches them (asserted below).
+# Floors on the share of suite-invalid instances that the grammar alone rejects, over the schemas whose grammar
+# relaxed nothing (what a strict request is served). Measured with llguidance 1.9.1: 71.2% overall, 85.6% of the
+# required suite, 61.3% of optional/ (mostly format assertion); 61.9% over every served schema, relaxed ones
+# (oneOf as anyOf, not, if/then/else, dependent*, unevaluated* left to post-validation) included. The rest are
+# keywords checked after decoding (uniqueItems, contains, propertyNames, unknown formats, relaxed keywords) and
+# formats whose grammar is an approximation; post-validation catches them (asserted below).
 MIN_INVALID_REJECTED = 0.65
 MIN_INVALID_REJECTED_REQUIRED = 0.80
 
@@ -86,6 +88,11 @@ POST_VALIDATION_GAPS: dict[tuple[str, str, str], str] = {
     ("*/optional/ecmascript-regex.json", "ECMA 262 \\S matches everything but whitespace",
      "zero-width whitespace does not match"):
         "ECMA-262 counts U+FEFF as whitespace, Python's re and llguidance do not",
+    **{("draft2020-12/optional/dependencies-compatibility.json", case, "*"):
+       "draft 2020-12 has no `dependencies` (2019-09 split it into dependentRequired/dependentSchemas): jsonschema "
+       "ignores it as an unknown keyword and the relaxed grammar leaves it out; listed in ignored_keywords"
+       for case in ("single dependency", "multiple dependents required", "dependencies with escaped characters",
+                    "single schema dependency", "boolean subschemas", "schema dependencies with escaped characters")},
     ("draft7/optional/content.json", "validation of string-encoded content based on media type", "*"):
         "contentMediaType is an annotation in jsonschema and has no grammar",
     ("draft7/optional/content.json", "validation of binary string-encoding", "*"):
@@ -172,11 +179,14 @@ def test_grammar_accepts_invalid_only_for_post_checked_keywords_or_formats(suite
 
 
 def test_share_of_invalid_instances_rejected_by_the_grammar(suite_run):
-    share = suite_run.invalid_rejected_share()
-    required = suite_run.invalid_rejected_share(optional=False)
-    optional = suite_run.invalid_rejected_share(optional=True)
+    """The floors hold for schemas whose grammar relaxed nothing (what a strict request is served); schemas served
+    relaxed leave their approximated keywords to post-validation, so they are reported but not floored."""
+    share = suite_run.invalid_rejected_share(exact=True)
+    required = suite_run.invalid_rejected_share(optional=False, exact=True)
+    optional = suite_run.invalid_rejected_share(optional=True, exact=True)
+    served = suite_run.invalid_rejected_share()
     print(f"\ninvalid instances rejected by the grammar: {share:.1%} overall, {required:.1%} required suite, "
-          f"{optional:.1%} optional/")
+          f"{optional:.1%} optional/ (schemas served exactly); {served:.1%} of every served schema's")
     assert share >= MIN_INVALID_REJECTED
     assert required >= MIN_INVALID_REJECTED_REQUIRED
 

@@ -82,3 +82,73 @@ def test_every_prompt_begins_with_the_head_ids(tokenizer):
     assert tokenizer.decode(head).endswith("JSON Schema:\n")
     for schema in ('{"type":"object"}', '{"$defs":{"A":{}}}', '{"anyOf":[{"type":"string"}]}', "true"):
         assert encode(tokenizer, render(tokenizer, schema, "some text")).prefix[:len(head)] == head
+
+
+# -- the compact rendering of big schemas (issue 27, point 4) -------------------------------------------------
+
+NOISY = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://example.com/venue.json",
+    "title": "Venue", "description": "A venue. It hosts events and has a long history we need not tell the model.",
+    "type": "object", "$comment": "internal", "x-editor": {"icon": "venue"},
+    "properties": {
+        "firstName": {"title": "First name", "type": "string", "examples": ["Ada"], "default": "",
+                      "markdownDescription": "**first** name"},
+        "kind": {"title": "Kind of venue", "enum": ["bar", "club", "hall"], "enumDescriptions": ["a", "b", "c"]},
+        "address": {"$ref": "#/$defs/address"}, "backup": {"$ref": "#/$defs/address"},
+        "default": {"type": "integer", "description": "A property named like a keyword stays."}},
+    "$defs": {"address": {"type": "object", "properties": {"city": {"type": "string"}}},
+              "unused": {"type": "string", "description": "no reference reaches me"}},
+}
+
+
+def test_compact_rendering_drops_noise_keeps_structure_types_and_enums():
+    compact = prompt.compact_schema(NOISY)
+    text = json.dumps(compact)
+    for gone in ("examples", "default\": \"\"", "$comment", "x-editor", "markdownDescription", "enumDescriptions",
+                 "$schema", "$id", "First name", "unused"):
+        assert gone not in text, gone
+    assert compact["properties"]["kind"]["enum"] == ["bar", "club", "hall"]
+    assert compact["properties"]["kind"]["title"] == "Kind of venue"  # says more than the key: kept
+    assert compact["properties"]["firstName"] == {"type": "string"}  # its title only repeated the key
+    assert compact["properties"]["default"]["type"] == "integer"  # a property, not the keyword
+    assert compact["description"] == "A venue." and "title" not in compact  # first sentence; title beside it out
+    assert list(compact["$defs"]) == ["address"] and text.count('"city"') == 1  # each entry once, by reference
+    assert compact["properties"]["address"] == compact["properties"]["backup"] == {"$ref": "#/$defs/address"}
+    assert NOISY["$defs"]["unused"]  # the given document is untouched
+    assert "description" not in json.dumps(prompt.compact_schema(NOISY, 0))
+
+
+def test_descriptions_are_cut_at_a_word():
+    long = {"type": "string", "description": "word " * 60}
+    short = prompt.compact_schema(long, 40)["description"]
+    assert short.endswith("...") and len(short) <= 43 and "wor..." not in short
+
+
+def _big(fields: int, words: int) -> dict:
+    vocabulary = "harbour quantum velvet orchard lantern meadow copper glacier pepper saddle".split()
+    return {"type": "object", "properties": {
+        f"field_{i}": {"type": "string", "title": f"Field {i}", "examples": ["x" * 40],
+                       "description": " ".join(vocabulary[(i + j) % 10] for j in range(words))}
+        for i in range(fields)}}
+
+
+def test_the_full_rendering_serves_every_schema_that_fits_and_a_big_one_gets_the_compact(tokenizer, e2e_rows):
+    from slot.errors import InvalidRequestError
+    from slot.schema import load_schema
+
+    small = load_schema({"type": "object", "properties": {"a": {"type": "string", "title": "A", "examples": ["x"]}}})
+    chosen = prompt.schema_rendering(tokenizer, small, 6144)
+    assert not chosen.compact and chosen.text == small.canonical
+    assert chosen.tokens == chosen.full_tokens == prompt.schema_prompt_tokens(tokenizer, small.canonical)
+    for schema in {json.dumps(row["json_schema"], sort_keys=True) for row in e2e_rows[:400]}:  # training's shape
+        assert not prompt.schema_rendering(tokenizer, load_schema(schema), 6144).compact
+
+    big = load_schema(_big(300, 30))
+    chosen = prompt.schema_rendering(tokenizer, big, 6144)
+    assert chosen.compact and chosen.full_tokens > 6144 > chosen.tokens
+    assert chosen.tokens == prompt.schema_prompt_tokens(tokenizer, chosen.text)
+    assert json.loads(chosen.text)["properties"]["field_7"]["type"] == "string"
+
+    with pytest.raises(InvalidRequestError, match="prompt budget of 1000 tokens") as refused:
+        prompt.schema_rendering(tokenizer, load_schema(_big(300, 30)), 1000)
+    assert "compact rendering" in str(refused.value)

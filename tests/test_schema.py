@@ -1,4 +1,5 @@
-"""Schema layer: parsing, meta-schema checks, local references only, limits, canonical hash."""
+"""Schema layer: parsing, meta-schema checks, local references only (tests/test_local_refs.py serves them in
+full), limits, canonical hash."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def test_draft_is_chosen_by_dollar_schema():
     ('{"$ref": "#"}', "reference cycle", "$ref", ""),
     ('{"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"}',
      "reference cycle", "$ref", None),
-    ('{"$dynamicRef": "#meta"}', "not supported", "$dynamicRef", "/$dynamicRef"),
+    ('{"$dynamicRef": "#meta"}', "does not resolve", "$dynamicRef", "/$dynamicRef"),  # served when it resolves
+    ('{"$id": "https://example.com/a.json", "$ref": "b.json"}', "never fetches remote schemas", "$ref", "/$ref"),
 ])
 def test_refusals_are_typed_and_precise(raw, message, keyword, path):
     with pytest.raises(SchemaError, match=message) as caught:
@@ -71,6 +73,17 @@ def test_limits():
     wide = {"type": "object", "properties": {f"k{i}": {"type": "string"} for i in range(60)}}
     with pytest.raises(SchemaError, match="more than 50 subschemas"):
         load_schema(wide, Limits(max_nodes=50))
+
+
+def test_the_byte_limit_was_raised_and_the_hostile_input_bounds_kept():
+    """issue 27: real schemas up to the measured limit load (benchmarks/results/big_schemas_2026-12-07.md)."""
+    from slot.config import Settings
+
+    assert Limits().max_bytes == Settings().max_schema_bytes > 65_536
+    assert (Limits().max_depth, Limits().max_enum_values, Limits().max_nodes) == (24, 1_000, 5_000)
+    wide = {"type": "object", "properties": {f"field_{i}": {"type": "string", "description": "x" * 200}
+                                             for i in range(400)}}
+    assert len(json.dumps(wide)) > 65_536 and load_schema(wide).document == wide
 
 
 def test_thousand_level_nesting_is_refused_not_crashing():

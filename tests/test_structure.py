@@ -66,7 +66,7 @@ def test_e2e_rows_are_schema_valid(structurer, e2e_rows):
     ("bad \ud800 surrogate", {"type": "object"}, InvalidRequestError, "text"),
     ("fine", '{"type": ', SchemaError, "schema"),
     ("fine", {"$ref": "https://example.com/s.json"}, SchemaError, "schema"),
-    ("fine", {"type": "object", "not": {"required": ["a"]}}, SchemaError, "schema"),
+    ("fine", {"type": "object", "patternProperties": {"^a": {}, "^ab": {}}}, SchemaError, "schema"),
 ])
 def test_bad_input_is_a_typed_error(structurer, text, schema, error, field):
     with pytest.raises(error) as caught:
@@ -105,3 +105,57 @@ def test_grounding_policy_null_replaces_only_where_null_is_allowed(structurer):
     assert nulled.json["room"] == "Blue"  # ungrounded, but the schema does not allow null there
     assert "/room" in kept.grounding["ungrounded_paths"]
     assert nulled.json["city"] is None  # either the model wrote null, or the policy replaced "Paris"
+
+
+def _with_budget(structurer, retries: int):
+    """A Structurer over the same engine and grammar cache with another ``relaxed_retries``."""
+    from slot.structurer import Structurer
+
+    return Structurer(structurer.settings.replace(relaxed_retries=retries), structurer.engine, structurer.grammars,
+                      default_adapter=structurer.default_adapter)
+
+
+def test_an_output_breaking_a_relaxed_keyword_is_decoded_again_until_one_is_valid(structurer):
+    """The grammar drops ``not``; the schema forbids the greedy answer itself (found by decoding greedily first),
+    so the first decoding is invalid and a sampled one answers (issue 27, point 1)."""
+    text = "We met a few people there."
+    plain = {"type": "object", "properties": {"people": {"type": "integer", "minimum": 0, "maximum": 20}},
+             "required": ["people"]}
+    greedy = structurer.structure(text, plain).json["people"]
+    schema = {"type": "object", "properties": {"people": {"type": "integer", "minimum": 0, "maximum": 20,
+                                                          "not": {"const": greedy}}}, "required": ["people"]}
+    once = _with_budget(structurer, 0).structure(text, schema)
+    assert once.json == {"people": greedy} and not once.valid and once.attempts == 1  # greedy breaks `not`
+    assert once.enforcement.relaxed_keywords == ["not"] and "not" in once.enforcement.post_checked_keywords
+    retried = _with_budget(structurer, 4).structure(text, schema)
+    assert retried.valid and retried.errors == [] and 2 <= retried.attempts <= 5
+    assert retried.json["people"] != greedy
+    assert retried.usage.prompt_tokens == retried.attempts * once.usage.prompt_tokens  # usage sums every decoding
+
+
+def test_when_the_retry_budget_is_spent_the_first_output_answers_invalid_with_its_errors(structurer):
+    schema = {"type": "string", "enum": ["a", "b"], "not": {"enum": ["a", "b"]}}  # no value can satisfy it
+    once = _with_budget(structurer, 0).structure("Pick a letter.", schema)
+    spent = structurer.structure("Pick a letter.", schema)  # the default budget: 2 more decodings
+    assert structurer.settings.relaxed_retries == 2 and spent.attempts == 3 and once.attempts == 1
+    assert not spent.valid and spent.errors and "should not be valid" in spent.errors[0]
+    assert spent.output == once.output  # the first (greedy) output, as a stream would have sent it
+    assert spent.usage.prompt_tokens == 3 * once.usage.prompt_tokens
+    assert spent.to_dict()["attempts"] == 3
+
+
+def test_a_strict_request_refuses_a_schema_the_grammar_would_relax(structurer):
+    from slot.errors import UnsupportedSchemaError
+
+    schema = {"type": "object", "properties": {"a": {"type": "string", "not": {"const": "x"}}}}
+    assert structurer.structure("a is y", schema, max_tokens=16).enforcement.relaxed_keywords == ["not"]
+    with pytest.raises(UnsupportedSchemaError, match="strict: .* cannot enforce `not`") as refused:
+        structurer.structure("a is y", schema, strict=True)
+    assert refused.value.keyword == "not" and refused.value.status == "INVALID_ARGUMENT"
+    with pytest.raises(UnsupportedSchemaError, match="`not`"):  # before parse-first could answer from the text
+        structurer.structure('The record is {"a": "yellow"} as sent.', schema, strict=True, parse_first=True)
+    assert structurer.structure('The record is {"a": "yellow"} as sent.', schema, parse_first=True).path == "parse"
+    exact = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"},
+                                                       "uniqueItems": True}}, "required": ["tags"]}
+    served = structurer.structure("tags: red, green", exact, strict=True, max_tokens=24)  # post-checked, not relaxed
+    assert served.enforcement.post_checked_keywords == ["uniqueItems"] and served.enforcement.relaxed_keywords == []

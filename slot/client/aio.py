@@ -71,10 +71,11 @@ class AsyncSlotClient:
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
 
-    async def validate_schema(self, schema: Any, *, grammar_backend: str = "") -> dict[str, Any]:
+    async def validate_schema(self, schema: Any, *, grammar_backend: str = "", strict: bool = False) -> dict[str, Any]:
+        """Like :meth:`SlotClient.validate_schema`."""
         text_schema, _ = schema_text(schema)
         response = await self._call(self._stub.ValidateSchema, slot_pb2.ValidateSchemaRequest(
-            json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0)), None)
+            json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0), strict=strict), None)
         return schema_report(response)
 
     async def server_info(self) -> Any:

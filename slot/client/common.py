@@ -64,8 +64,12 @@ class StructureResult:
     filled_paths: list[str] = field(default_factory=list)
     """Required values written for the budget, not by the model (finish_reason "length"); never grounded."""
     enforcement: dict[str, list[str]] = field(default_factory=dict)
-    """What enforced each schema keyword: ``grammar_keywords``, ``post_checked_keywords``, ``closed_object_paths``
-    and ``ignored_keywords`` (keywords nothing checks)."""
+    """What enforced each schema keyword: ``grammar_keywords``, ``post_checked_keywords``, ``closed_object_paths``,
+    ``ignored_keywords`` (keywords nothing checks) and ``relaxed_keywords`` (post-checked keywords the grammar only
+    approximates; a ``strict`` request refuses such a schema)."""
+    attempts: int = 1
+    """Decodings made: more than 1 when an output broke a post-checked keyword and was decoded again; 0 when the
+    answer came from the text (path "parse")."""
 
 
 def schema_text(schema: Any) -> tuple[str, Any]:
@@ -84,7 +88,8 @@ def schema_text(schema: Any) -> tuple[str, Any]:
 
 def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str = "", grammar_backend: str = "",
                   temperature: float = 0.0, seed: int | None = None, request_id: str = "",
-                  unconstrained: bool = False, grounding_policy: str = "", parse_first: bool | None = None) -> Any:
+                  unconstrained: bool = False, grounding_policy: str = "", parse_first: bool | None = None,
+                  strict: bool = False) -> Any:
     if grammar_backend and grammar_backend not in BACKENDS:
         raise ValueError(f"grammar_backend must be one of {', '.join(BACKENDS)}")
     if grounding_policy and grounding_policy not in POLICIES:
@@ -95,7 +100,7 @@ def build_request(text: str, schema: str, *, max_tokens: int = 0, adapter: str =
     options = slot_pb2.StructureOptions(max_tokens=max_tokens, adapter=adapter,
                                         grammar_backend=BACKENDS.get(grammar_backend, 0), temperature=temperature,
                                         request_id=request_id, unconstrained=unconstrained,
-                                        grounding_policy=POLICIES.get(grounding_policy, 0))
+                                        grounding_policy=POLICIES.get(grounding_policy, 0), strict=strict)
     if seed is not None:
         options.seed = seed
     if parse_first is not None:
@@ -132,7 +137,7 @@ def to_result(response: Any) -> StructureResult:
         repaired_paths=list(g.repaired_paths),
         request_id=response.request_id, adapter=response.adapter, schema_hash=response.schema_hash,
         path=response.path, cut_paths=list(response.cut_paths), filled_paths=list(response.filled_paths),
-        enforcement=enforcement_dict(response.enforcement))
+        enforcement=enforcement_dict(response.enforcement), attempts=response.attempts)
 
 
 def enforcement_dict(message: Any) -> dict[str, list[str]]:
@@ -144,7 +149,8 @@ def schema_report(response: Any) -> dict[str, Any]:
     """A ValidateSchemaResponse as the dict ``validate_schema`` returns."""
     return {"schema_hash": response.schema_hash, "post_checked_keywords": list(response.post_checked_keywords),
             "compile_ms": response.compile_ms, "cache_hit": response.cache_hit,
-            "enforcement": enforcement_dict(response.enforcement), "prompt_tokens": response.prompt_tokens}
+            "enforcement": enforcement_dict(response.enforcement), "prompt_tokens": response.prompt_tokens,
+            "relaxed": response.relaxed}
 
 
 def finish(result: StructureResult, model: Any) -> Any:

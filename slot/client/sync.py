@@ -59,7 +59,8 @@ class SlotClient:
 
         Returns a :class:`StructureResult`, or an instance of the Pydantic class when one is given.
         Options: max_tokens, adapter, grammar_backend, temperature, seed, request_id, unconstrained,
-        grounding_policy, parse_first (None: the server's setting; False always runs the model).
+        grounding_policy, parse_first (None: the server's setting; False always runs the model), strict (refuse a
+        schema the grammar would only approximate instead of serving it relaxed).
         """
         text_schema, model = schema_text(schema)
         response = self._call(self._stub.Structure, build_request(text, text_schema, **options), timeout)
@@ -80,13 +81,14 @@ class SlotClient:
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
 
-    def validate_schema(self, schema: Any, *, grammar_backend: str = "") -> dict[str, Any]:
-        """Check and compile a schema on the server (warms its cache)."""
+    def validate_schema(self, schema: Any, *, grammar_backend: str = "", strict: bool = False) -> dict[str, Any]:
+        """Check and compile a schema on the server (warms its cache); ``relaxed`` says whether the grammar only
+        approximates it, and ``strict`` refuses it then."""
         from slot.client.common import BACKENDS
 
         text_schema, _ = schema_text(schema)
         response = self._call(self._stub.ValidateSchema, slot_pb2.ValidateSchemaRequest(
-            json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0)), None)
+            json_schema=text_schema, grammar_backend=BACKENDS.get(grammar_backend, 0), strict=strict), None)
         return schema_report(response)
 
     def server_info(self) -> Any:

@@ -18,6 +18,8 @@ from slot.errors import InvalidRequestError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("schema", help="JSON Schema file ('-' reads stdin)")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse the schema when the grammar would only approximate it (as a strict request)")
     Settings.add_arguments(parser, ["home", "base_model", "grammar_backend", "compile_timeout_s", "close_objects",
                                     "max_prompt_tokens", "max_schema_bytes", "max_schema_depth", "max_enum_values",
                                     "max_schema_nodes"])
@@ -26,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from slot.grammar.cache import GrammarCache
     from slot.models import load_tokenizer, resolve_base_model
-    from slot.prompt import schema_prompt_tokens
+    from slot.prompt import schema_rendering
     from slot.schema import load_schema
     from slot.structurer import schema_limits
 
@@ -34,16 +36,14 @@ def run(args: argparse.Namespace) -> int:
     raw = sys.stdin.buffer.read() if args.schema == "-" else _read(Path(args.schema))
     schema = load_schema(raw, schema_limits(settings))
     tokenizer, vocab_size = load_tokenizer(resolve_base_model(settings.base_model, settings.home_path))
-    prompt_tokens = schema_prompt_tokens(tokenizer, schema.canonical)
-    if prompt_tokens > settings.max_prompt_tokens:
-        raise InvalidRequestError(f"the prompt of this schema is {prompt_tokens} tokens with an empty text, over the "
-                                  f"limit of {settings.max_prompt_tokens}; shorten the schema", field="schema")
+    prompt_tokens = schema_rendering(tokenizer, schema, settings.max_prompt_tokens).tokens  # as Structure's prompt
     cache = GrammarCache(tokenizer, vocab_size, compile_timeout_s=settings.compile_timeout_s,
                          close_objects=settings.close_objects)
-    compiled, _ = cache.get(schema, settings.grammar_backend)
+    compiled, _ = cache.get(schema, settings.grammar_backend, strict=args.strict)
     report = {"schema_hash": schema.hash, "grammar_backend": settings.grammar_backend,
               "compile_ms": round(compiled.compile_ms, 2), "prompt_tokens": prompt_tokens,
               "max_prompt_tokens": settings.max_prompt_tokens,
+              "relaxed": bool(compiled.enforcement and compiled.enforcement.relaxed),
               "enforcement": compiled.enforcement.to_dict() if compiled.enforcement else None}
     print(json.dumps(report, indent=2))
     return 0

@@ -13,7 +13,7 @@ from slot.config import Settings
 from slot.errors import InvalidRequestError, SlotError
 
 MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
-                "max_string_repeats", "max_number_digits", "finish_window", "parse_first", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
+                "max_string_repeats", "max_number_digits", "finish_window", "parse_first", "relaxed_retries", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
                 "vllm_max_model_len", "vllm_enforce_eager", "vllm_custom_ops"]
 
 
@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="adapter for these requests: 'default', 'base' or a name from --adapters")
     parser.add_argument("--grounding-policy", default="keep", choices=["keep", "omit", "null", "fail", "extract"],
                         help="what to do with values not found in the text")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a schema the grammar would only approximate (oneOf as anyOf, not, if/then/else, "
+                             "dependent*...) instead of serving it relaxed with post-validation and retries")
     parser.add_argument("--full", action="store_true", help="single-text mode: print the whole result record")
     Settings.add_arguments(parser, MODEL_FIELDS)
 
@@ -59,10 +62,13 @@ def run(args: argparse.Namespace) -> int:
     schema = load_schema(schema_path.read_bytes(), schema_limits(settings))
     with Structurer.from_settings(settings) as structurer:
         result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
-                                      grounding_policy=args.grounding_policy)
+                                      grounding_policy=args.grounding_policy, strict=args.strict)
     ignored = result.enforcement.ignored_keywords
     if ignored:  # never silent: say what nothing checked
         print("slot structure: nothing enforces these schema keywords: " + ", ".join(ignored), file=sys.stderr)
+    if result.attempts > 1:  # the grammar was relaxed and an output broke a post-checked keyword
+        print(f"slot structure: decoded {result.attempts} times (post-checked: "
+              f"{', '.join(result.enforcement.post_checked_keywords)})", file=sys.stderr)
     if args.full:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -141,7 +147,8 @@ def _one(structurer: Any, number: int, line: str, args: argparse.Namespace) -> d
         if not isinstance(schema, (dict, str, bool)):
             raise InvalidRequestError("json_schema must be an object or a JSON string", field="schema")
         result = structurer.structure(row["input_text"], schema, constrained=args.constrained,
-                                      adapter=args.use_adapter, grounding_policy=args.grounding_policy)
+                                      adapter=args.use_adapter, grounding_policy=args.grounding_policy,
+                                      strict=args.strict)
     except SlotError as exc:
         return {"id": row_id, "output": None, "json": None, "valid": False, "errors": [str(exc)],
                 "error": {"status": exc.status, "field": exc.field, "message": str(exc)},
@@ -150,4 +157,4 @@ def _one(structurer: Any, number: int, line: str, args: argparse.Namespace) -> d
             "errors": result.errors, "finish_reason": result.finish_reason, "usage": result.usage.to_dict(),
             "latency_ms": round((time.perf_counter() - started) * 1000, 1), "grounding": result.grounding,
             "path": result.path, "cut_paths": result.cut_paths, "filled_paths": result.filled_paths,
-            "enforcement": result.enforcement.to_dict()}
+            "enforcement": result.enforcement.to_dict(), "attempts": result.attempts}

@@ -4,6 +4,9 @@ A compile cannot be interrupted. Each one runs in its own daemon thread, so its 
 its start (never from a queue) and a compile abandoned at the timeout holds no shared worker; at most
 ``max_abandoned`` such compiles may still be running, beyond that new ones are refused
 RESOURCE_EXHAUSTED until some finish. Daemon threads never delay the process's exit.
+
+A schema the grammar can only approximate (``Enforcement.relaxed_keywords``) is served relaxed by default; a
+strict request refuses it instead, naming the keywords. Strict and relaxed grammars are cached apart.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from slot.closed_objects import closed_copy
 from slot.enforcement import enforcement
 from slot.errors import InvalidRequestError, OverloadedError, UnsupportedSchemaError
 from slot.grammar.base import CompiledGrammar
-from slot.grammar.refusals import refusal
+from slot.grammar.refusals import quoted, refusal
 from slot.schema import Schema
 
 BACKENDS = {
@@ -56,8 +59,8 @@ class GrammarCache:
         self._vocab_size = vocab_size
         self._capacity = capacity
         self._timeout = compile_timeout_s
-        self._entries: OrderedDict[tuple[str, str], CompiledGrammar] = OrderedDict()
-        """Keyed by (backend, ``grammar_key``): the schema's hash ignores key order, the grammar does not."""
+        self._entries: OrderedDict[tuple[str, str, bool], CompiledGrammar] = OrderedDict()
+        """Keyed by (backend, ``grammar_key``, strict): the schema's hash ignores key order, the grammar does not."""
         self._backends: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._max_abandoned = max_abandoned
@@ -94,9 +97,10 @@ class GrammarCache:
             return {}, []  # `true` admits any JSON value
         return closed_copy(document) if self.close_objects else (document, [])
 
-    def get(self, schema: Schema, backend: str) -> tuple[CompiledGrammar, bool]:
-        """The compiled grammar and whether it came from the cache."""
-        key = (backend, grammar_key(schema))
+    def get(self, schema: Schema, backend: str, *, strict: bool = False) -> tuple[CompiledGrammar, bool]:
+        """The compiled grammar and whether it came from the cache. ``strict`` refuses (UnsupportedSchemaError
+        naming the keywords) a schema the grammar would relax; by default it is served relaxed."""
+        key = (backend, grammar_key(schema), strict)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -111,6 +115,8 @@ class GrammarCache:
             raise refusal(backend, str(exc), document) from None
         compiled.enforcement = enforcement(schema, enforces=compiler.enforces, relaxed=compiled.post_checked,
                                            unchecked=compiled.unchecked, closed_paths=closed)
+        if strict and compiled.enforcement.relaxed:
+            raise strict_refusal(backend, compiled.enforcement.relaxed_keywords)
         with self._lock:
             self.misses += 1
             self._entries[key] = compiled
@@ -160,3 +166,11 @@ class GrammarCache:
                 self.abandoned -= 1
 
         future.add_done_callback(release)
+
+
+def strict_refusal(backend: str, keywords: list[str]) -> UnsupportedSchemaError:
+    """The refusal of a strict request whose schema the grammar would relax."""
+    names = quoted(keywords)
+    return UnsupportedSchemaError(f"strict: the {backend} grammar cannot enforce {names} in this schema exactly; "
+                                  f"without strict the schema is served relaxed ({names} checked after decoding, "
+                                  "an output breaking them decoded again)", keyword=",".join(keywords))

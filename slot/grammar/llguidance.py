@@ -17,13 +17,6 @@ from slot.grammar.base import CompiledGrammar, Matcher, bitmask_allows, unpack_b
 from slot.grammar.refusals import keywords_of, refusal
 from slot.schema import FORMAT_CHECKER
 
-POST_CHECKED = {"uniqueItems", "dependentRequired", "contains", "minContains", "maxContains", "propertyNames", "format"}
-"""Keywords llguidance cannot enforce that jsonschema checks after decoding (the result says valid=false).
-
-Only a strict compile whose error names nothing else is retried leniently; the lenient compile may then relax
-other keywords too (``oneOf`` as ``anyOf``, ``not``, ``if``/``then``/``else``, ``dependencies``...), which its
-warnings name: each is listed as post-checked as well (post-validation checks the whole schema)."""
-
 _OPTIONS = {"whitespace_flexible": False}
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (.+)")
 
@@ -107,12 +100,12 @@ class LLGuidanceBackend:
         self.vocab_size = vocab_size
 
     def compile(self, schema: dict[str, Any] | bool, schema_hash: str) -> CompiledGrammar:
+        """The exact grammar when llguidance can build one; otherwise the closest one (its ``lenient`` compile:
+        ``oneOf`` as ``anyOf``, ``not``, ``if``/``then``/``else``, ``dependent*``... left out), every keyword it
+        relaxed listed in ``post_checked``. A relaxation no rule in ``slot.grammar.refusals`` names is refused."""
         started = time.perf_counter()
         grammar, is_error, messages = self._grammar(schema, lenient=False)
         if is_error:
-            first = Relaxation.of(messages, schema)
-            if not first.keywords or not first.keywords <= POST_CHECKED or first.unknown:
-                raise refusal(self.name, "; ".join(messages), schema)
             grammar, is_error, messages = self._grammar(schema, lenient=True)
             if is_error:
                 raise refusal(self.name, "; ".join(messages), schema)

@@ -65,6 +65,7 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str], Any], list[str]]]] =
     (re.compile(r"anyOf is empty|No options in anyOf|All options in anyOf are unsatisfiable"),
      _present("anyOf", "oneOf", "enum")),
     (re.compile(r"Invalid type: "), _fixed("type")),
+    (re.compile(r"schema too large"), _fixed("limits")),  # llguidance's own bound on the grammar it builds
 ]
 """(pattern on an engine message, the keywords it names); the first rule that matches decides."""
 

@@ -173,7 +173,7 @@ class OpenAIRoutes:
             structurer, parsed.text(), parsed.schema(), request_id=request_id, adapter=adapter,
             max_tokens=parsed.token_limit(), temperature=parsed.temperature or 0.0, seed=parsed.seed,
             grammar_backend=options.grammar_backend, grounding_policy=options.grounding_policy,
-            parse_first=options.parse_first)
+            parse_first=options.parse_first, strict=options.strict)
 
     async def _stream(self, request: Request, structurer: Structurer, call: StructureCall,
                       parsed: oa.ChatCompletionRequest, started: float) -> Response:

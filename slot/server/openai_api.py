@@ -130,6 +130,9 @@ class SlotOptions(BaseModel):
     grammar_backend: Literal["llguidance", "xgrammar", "outlines_core"] | None = None
     parse_first: bool | None = None
     """The parse-first fast path (a JSON value already in the text); None: the server's setting."""
+    strict: bool = False
+    """Refuse a schema the grammar would only approximate (``slot.enforcement``) instead of serving it relaxed;
+    ``response_format.json_schema.strict`` does not set it (OpenAI clients send ``strict: true`` routinely)."""
 
 
 class ChatCompletionRequest(BaseModel):

@@ -21,7 +21,6 @@ import grpc
 from slot import __version__
 from slot.enforcement import Enforcement
 from slot.errors import InvalidRequestError, SlotError
-from slot.prompt import schema_prompt_tokens
 from slot.server.state import ServerState, StructureCall, json_text
 from slot.server.status import internal_status, status_for
 from slot.structurer import BASE, StructureResult, Structurer
@@ -118,18 +117,18 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         structurer = self.state.ready_structurer()
         schema = structurer.load_schema(request.json_schema)
         backend = self._backend(request.grammar_backend)
-        # issue 27: a schema whose prompt alone is over max_prompt_tokens is refused here, as Structure refuses it
-        prompt_tokens = await self.state.run(
-            lambda: schema_prompt_tokens(structurer.engine.tokenizer, schema.canonical))
-        structurer.check_prompt(prompt_tokens, 0)
-        compiled, hit = await self.state.run(functools.partial(structurer.compile, schema, backend))
+        # issue 27: the prompt tokens of the rendering Structure uses (compact for a big schema); refused here only
+        # when even the compact rendering leaves no room for a text, as Structure refuses it
+        prompt_tokens = (await self.state.run(functools.partial(structurer.rendering, schema))).tokens
+        compiled, hit = await self.state.run(functools.partial(structurer.compile, schema, backend,
+                                                               strict=request.strict))
         self.state.metrics.grammar_cache.labels("hit" if hit else "miss").inc()
-        enforced = compiled.enforcement or structurer.enforcement(schema, backend)
+        enforced = compiled.enforcement or structurer.enforcement(schema, backend, strict=request.strict)
         return slot_pb2.ValidateSchemaResponse(schema_hash=schema.hash,
                                                post_checked_keywords=enforced.post_checked_keywords,
                                                enforcement=wire_enforcement(enforced), prompt_tokens=prompt_tokens,
                                                compile_ms=0.0 if hit else compiled.compile_ms, cache_hit=hit,
-                                               grammar_backend=BACKEND_ENUMS[backend])
+                                               grammar_backend=BACKEND_ENUMS[backend], relaxed=enforced.relaxed)
 
     @_rpc("GetServerInfo")
     async def GetServerInfo(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -170,7 +169,7 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
             adapter=options.adapter, max_tokens=options.max_tokens, temperature=options.temperature,
             seed=options.seed if options.HasField("seed") else None, grammar_backend=backend,
             grounding_policy=POLICIES[options.grounding_policy], constrained=not options.unconstrained,
-            parse_first=options.parse_first if options.HasField("parse_first") else None,
+            parse_first=options.parse_first if options.HasField("parse_first") else None, strict=options.strict,
             deadline=time.monotonic() + remaining if remaining is not None else None)
         return structurer, call
 
@@ -214,4 +213,4 @@ def to_proto(result: StructureResult, request_id: str) -> Any:
                                  total_ms=t.total_ms, grounding_ms=t.grounding_ms),
         request_id=request_id, schema_hash=result.schema_hash, adapter=result.adapter, grounding=grounding,
         output=result.output, path=result.path, cut_paths=result.cut_paths, filled_paths=result.filled_paths,
-        enforcement=wire_enforcement(result.enforcement))
+        enforcement=wire_enforcement(result.enforcement), attempts=result.attempts)

@@ -48,6 +48,8 @@ class StructureCall:
     constrained: bool = True
     parse_first: bool | None = None
     """The parse-first fast path: None for the server's setting."""
+    strict: bool = False
+    """Refuse a schema the grammar would relax instead of serving it relaxed (``Structurer.structure``)."""
     deadline: float | None = None
     """``time.monotonic()`` after which decoding stops (finish_reason 'cancelled'); None: no deadline."""
     on_delta: Callable[[str], None] | None = None
@@ -146,7 +148,7 @@ class ServerState:
                 max_tokens=call.max_tokens or None, grammar_backend=call.grammar_backend,
                 temperature=call.temperature, seed=call.seed, grounding_policy=call.grounding_policy,
                 queue_ms=waited * 1000, on_delta=call.on_delta, is_cancelled=is_cancelled,
-                parse_first=call.parse_first)
+                parse_first=call.parse_first, strict=call.strict)
             future = self.run(work)
             try:
                 result: StructureResult = await asyncio.shield(future)
@@ -161,7 +163,7 @@ class ServerState:
             metrics.cancelled.inc()
         self._count_tokens(result)
         log.info(json.dumps({"event": "structure", "request_id": call.request_id, "path": result.path,
-                             "valid": result.valid,
+                             "valid": result.valid, "attempts": result.attempts,
                              "finish_reason": result.finish_reason, "completion_tokens": result.usage.completion_tokens,
                              "forward_passes": result.usage.forward_passes, "total_ms": round(result.timings.total_ms, 1),
                              **({"text": call.text, "output": result.output} if self.settings.log_payloads else {})}))

@@ -58,7 +58,7 @@ GROUNDING_STATUS_INFERRED: GroundingStatus
 GROUNDING_STATUS_UNGROUNDED: GroundingStatus
 
 class StructureOptions(_message.Message):
-    __slots__ = ("max_tokens", "adapter", "grammar_backend", "temperature", "seed", "request_id", "unconstrained", "grounding_policy", "parse_first")
+    __slots__ = ("max_tokens", "adapter", "grammar_backend", "temperature", "seed", "request_id", "unconstrained", "grounding_policy", "parse_first", "strict")
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
     GRAMMAR_BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class StructureOptions(_message.Message):
     UNCONSTRAINED_FIELD_NUMBER: _ClassVar[int]
     GROUNDING_POLICY_FIELD_NUMBER: _ClassVar[int]
     PARSE_FIRST_FIELD_NUMBER: _ClassVar[int]
+    STRICT_FIELD_NUMBER: _ClassVar[int]
     max_tokens: int
     adapter: str
     grammar_backend: GrammarBackend
@@ -77,7 +78,8 @@ class StructureOptions(_message.Message):
     unconstrained: bool
     grounding_policy: GroundingPolicy
     parse_first: bool
-    def __init__(self, max_tokens: _Optional[int] = ..., adapter: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., request_id: _Optional[str] = ..., unconstrained: _Optional[bool] = ..., grounding_policy: _Optional[_Union[GroundingPolicy, str]] = ..., parse_first: _Optional[bool] = ...) -> None: ...
+    strict: bool
+    def __init__(self, max_tokens: _Optional[int] = ..., adapter: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., request_id: _Optional[str] = ..., unconstrained: _Optional[bool] = ..., grounding_policy: _Optional[_Union[GroundingPolicy, str]] = ..., parse_first: _Optional[bool] = ..., strict: _Optional[bool] = ...) -> None: ...
 
 class StructureRequest(_message.Message):
     __slots__ = ("text", "json_schema", "options")
@@ -142,16 +144,18 @@ class FieldGrounding(_message.Message):
     def __init__(self, path: _Optional[str] = ..., status: _Optional[_Union[GroundingStatus, str]] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class Enforcement(_message.Message):
-    __slots__ = ("grammar_keywords", "post_checked_keywords", "closed_object_paths", "ignored_keywords")
+    __slots__ = ("grammar_keywords", "post_checked_keywords", "closed_object_paths", "ignored_keywords", "relaxed_keywords")
     GRAMMAR_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     POST_CHECKED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     CLOSED_OBJECT_PATHS_FIELD_NUMBER: _ClassVar[int]
     IGNORED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    RELAXED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     grammar_keywords: _containers.RepeatedScalarFieldContainer[str]
     post_checked_keywords: _containers.RepeatedScalarFieldContainer[str]
     closed_object_paths: _containers.RepeatedScalarFieldContainer[str]
     ignored_keywords: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, grammar_keywords: _Optional[_Iterable[str]] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., closed_object_paths: _Optional[_Iterable[str]] = ..., ignored_keywords: _Optional[_Iterable[str]] = ...) -> None: ...
+    relaxed_keywords: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, grammar_keywords: _Optional[_Iterable[str]] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., closed_object_paths: _Optional[_Iterable[str]] = ..., ignored_keywords: _Optional[_Iterable[str]] = ..., relaxed_keywords: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Grounding(_message.Message):
     __slots__ = ("fields", "score", "ungrounded_paths", "extracted_paths", "repaired_paths")
@@ -168,7 +172,7 @@ class Grounding(_message.Message):
     def __init__(self, fields: _Optional[_Iterable[_Union[FieldGrounding, _Mapping]]] = ..., score: _Optional[float] = ..., ungrounded_paths: _Optional[_Iterable[str]] = ..., extracted_paths: _Optional[_Iterable[str]] = ..., repaired_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output", "path", "cut_paths", "filled_paths", "enforcement")
+    __slots__ = ("json", "valid", "errors", "finish_reason", "usage", "timings", "request_id", "schema_hash", "adapter", "grounding", "output", "path", "cut_paths", "filled_paths", "enforcement", "attempts")
     JSON_FIELD_NUMBER: _ClassVar[int]
     VALID_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +188,7 @@ class StructureResponse(_message.Message):
     CUT_PATHS_FIELD_NUMBER: _ClassVar[int]
     FILLED_PATHS_FIELD_NUMBER: _ClassVar[int]
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     json: str
     valid: bool
     errors: _containers.RepeatedScalarFieldContainer[str]
@@ -199,7 +204,8 @@ class StructureResponse(_message.Message):
     cut_paths: _containers.RepeatedScalarFieldContainer[str]
     filled_paths: _containers.RepeatedScalarFieldContainer[str]
     enforcement: Enforcement
-    def __init__(self, json: _Optional[str] = ..., valid: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., request_id: _Optional[str] = ..., schema_hash: _Optional[str] = ..., adapter: _Optional[str] = ..., grounding: _Optional[_Union[Grounding, _Mapping]] = ..., output: _Optional[str] = ..., path: _Optional[str] = ..., cut_paths: _Optional[_Iterable[str]] = ..., filled_paths: _Optional[_Iterable[str]] = ..., enforcement: _Optional[_Union[Enforcement, _Mapping]] = ...) -> None: ...
+    attempts: int
+    def __init__(self, json: _Optional[str] = ..., valid: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ..., request_id: _Optional[str] = ..., schema_hash: _Optional[str] = ..., adapter: _Optional[str] = ..., grounding: _Optional[_Union[Grounding, _Mapping]] = ..., output: _Optional[str] = ..., path: _Optional[str] = ..., cut_paths: _Optional[_Iterable[str]] = ..., filled_paths: _Optional[_Iterable[str]] = ..., enforcement: _Optional[_Union[Enforcement, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class StructureStreamResponse(_message.Message):
     __slots__ = ("delta", "result")
@@ -210,15 +216,17 @@ class StructureStreamResponse(_message.Message):
     def __init__(self, delta: _Optional[str] = ..., result: _Optional[_Union[StructureResponse, _Mapping]] = ...) -> None: ...
 
 class ValidateSchemaRequest(_message.Message):
-    __slots__ = ("json_schema", "grammar_backend")
+    __slots__ = ("json_schema", "grammar_backend", "strict")
     JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     GRAMMAR_BACKEND_FIELD_NUMBER: _ClassVar[int]
+    STRICT_FIELD_NUMBER: _ClassVar[int]
     json_schema: str
     grammar_backend: GrammarBackend
-    def __init__(self, json_schema: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ...) -> None: ...
+    strict: bool
+    def __init__(self, json_schema: _Optional[str] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., strict: _Optional[bool] = ...) -> None: ...
 
 class ValidateSchemaResponse(_message.Message):
-    __slots__ = ("schema_hash", "post_checked_keywords", "compile_ms", "cache_hit", "grammar_backend", "enforcement", "prompt_tokens")
+    __slots__ = ("schema_hash", "post_checked_keywords", "compile_ms", "cache_hit", "grammar_backend", "enforcement", "prompt_tokens", "relaxed")
     SCHEMA_HASH_FIELD_NUMBER: _ClassVar[int]
     POST_CHECKED_KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     COMPILE_MS_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +234,7 @@ class ValidateSchemaResponse(_message.Message):
     GRAMMAR_BACKEND_FIELD_NUMBER: _ClassVar[int]
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    RELAXED_FIELD_NUMBER: _ClassVar[int]
     schema_hash: str
     post_checked_keywords: _containers.RepeatedScalarFieldContainer[str]
     compile_ms: float
@@ -233,7 +242,8 @@ class ValidateSchemaResponse(_message.Message):
     grammar_backend: GrammarBackend
     enforcement: Enforcement
     prompt_tokens: int
-    def __init__(self, schema_hash: _Optional[str] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., compile_ms: _Optional[float] = ..., cache_hit: _Optional[bool] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., enforcement: _Optional[_Union[Enforcement, _Mapping]] = ..., prompt_tokens: _Optional[int] = ...) -> None: ...
+    relaxed: bool
+    def __init__(self, schema_hash: _Optional[str] = ..., post_checked_keywords: _Optional[_Iterable[str]] = ..., compile_ms: _Optional[float] = ..., cache_hit: _Optional[bool] = ..., grammar_backend: _Optional[_Union[GrammarBackend, str]] = ..., enforcement: _Optional[_Union[Enforcement, _Mapping]] = ..., prompt_tokens: _Optional[int] = ..., relaxed: _Optional[bool] = ...) -> None: ...
 
 class GetServerInfoRequest(_message.Message):
     __slots__ = ()

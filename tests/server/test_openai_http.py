@@ -198,8 +198,25 @@ def test_bad_schema_is_400_with_the_grpc_message(client, http):
 def test_unsupported_schema_keyword_is_400_naming_it(client):
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="slot", messages=messages(),
-                                       response_format=schema_format({"type": "object", "not": {"required": ["a"]}}))
-    assert caught.value.body["param"] == "response_format.json_schema.schema" and "not" in caught.value.body["message"]
+                                       response_format=schema_format({"type": "object", "patternProperties": {
+                                           "^a": {}, "^ab": {}}}))
+    assert caught.value.body["param"] == "response_format.json_schema.schema"
+    assert "`patternProperties`" in caught.value.body["message"]
+
+
+def test_a_relaxed_schema_is_served_and_a_strict_request_refuses_it(client):
+    """``response_format.json_schema.strict`` (sent above) is OpenAI's flag and keeps relaxed serving; SLOT's own
+    ``slot.strict`` refuses the schema, naming the keyword (issue 27)."""
+    relaxed = {"type": "object", "properties": {"name": {"type": "string", "not": {"const": "x"}}}}
+    reply = client.chat.completions.create(model="slot", messages=messages(), response_format=schema_format(relaxed),
+                                           max_tokens=32)
+    extras = reply.model_extra["slot"]
+    assert extras["enforcement"]["relaxed_keywords"] == ["not"] and extras["attempts"] >= 1
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="slot", messages=messages(), response_format=schema_format(relaxed),
+                                       extra_body={"slot": {"strict": True}})
+    assert caught.value.body["code"] == "unsupported_schema" and "strict: " in caught.value.body["message"]
+    assert "`not`" in caught.value.body["message"]
 
 
 @pytest.mark.parametrize("changes, param, words", [

@@ -103,9 +103,11 @@ def test_validate_schema_warms_cache_and_reports_post_checked(server):
     with SlotClient(server.target) as client:
         first = client.validate_schema(schema)
         second = client.validate_schema(schema)
-        with pytest.raises(InvalidArgument, match="not"):
-            client.validate_schema({"type": "object", "not": {"required": ["a"]}})
-    assert first["post_checked_keywords"] == ["uniqueItems"]
+        relaxed = client.validate_schema({"type": "object", "not": {"required": ["a"]}})
+        with pytest.raises(InvalidArgument, match="strict: .*`not`"):
+            client.validate_schema({"type": "object", "not": {"required": ["a"]}}, strict=True)
+    assert relaxed["relaxed"] and relaxed["enforcement"]["relaxed_keywords"] == ["not"]
+    assert first["post_checked_keywords"] == ["uniqueItems"] and not first["relaxed"]
     assert second["cache_hit"] and second["schema_hash"] == first["schema_hash"]
 
 
