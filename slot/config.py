@@ -117,6 +117,11 @@ class Settings:
     batch_wait_ms: float = 5.0
     """How long a lone request waits for others to share its first forward pass."""
 
+    prefill_chunk_tokens: int = 64
+    """Transformers engine: a prompt part the prefix cache does not hold (the schema, the text) longer than this
+    many tokens is prefilled in pieces of at most this many, with a decoding pass of the running requests
+    between two pieces, so a long document does not stall the short requests decoded beside it
+    (``slot.engine.cpu.decoding.prefill``); 0 prefills every prompt in one pass."""
 
     max_repeated_items: int = 3
     """Close a JSON array once its latest item occurs this many times in it (stops a small model's loops
@@ -241,7 +246,7 @@ class Settings:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
         for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms",
                      "max_string_repeats", "max_number_digits", "finish_window",
-                     "tie_margin", "relaxed_retries"]:
+                     "tie_margin", "relaxed_retries", "prefill_chunk_tokens"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

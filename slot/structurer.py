@@ -132,7 +132,8 @@ class Structurer:
                                     max_batch=settings.max_batch, batch_wait_ms=settings.batch_wait_ms,
                                     tie_margin=settings.tie_margin, max_string_repeats=settings.max_string_repeats,
                                     max_number_digits=settings.max_number_digits,
-                                    finish_window=settings.finish_window)
+                                    finish_window=settings.finish_window,
+                                    prefill_chunk_tokens=settings.prefill_chunk_tokens)
         return cls.around(settings, engine, adapters)
 
     @classmethod

@@ -4,7 +4,8 @@ One forward pass verifies a whole draft (grammar-forced tokens and text copied f
 SLOT output costs far fewer passes than it has tokens, while staying identical to plain greedy
 constrained decoding: a draft token is kept only if it is the masked argmax the model would have chosen.
 The key/value states of the prompt prefix (instructions + schema) are cached across requests, and
-concurrent requests share forward passes (continuous batching, ``slot.engine.cpu.decoding.scheduler``).
+concurrent requests share forward passes (continuous batching, ``slot.engine.cpu.decoding.scheduler``); a long
+prompt is prefilled in chunks between them (``slot.engine.cpu.decoding.prefill``).
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from slot.engine.base import Engine, Generation, GenerationRequest, Usage
+from slot.engine.base import Engine, Generation, GenerationRequest
 from slot.engine.cpu.caches.prefix_cache import PrefixCache
 from slot.engine.cpu.decoding.scheduler import BatchScheduler
-from slot.engine.cpu.decoding.sequence import Sequence
 from slot.engine.cpu.drafts.output_memory import OutputMemory
 from slot.engine.cpu.guards.finish import Finisher
 from slot.engine.cpu.guards.repetition import comma_tokens, opens_repeated_item
@@ -43,7 +42,8 @@ class TransformersEngine(Engine):
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 24,
                  prefix_cache_bytes: int = 256 << 20, output_memory: int = 256, max_repeated_items: int = 3,
                  max_batch: int = 8, batch_wait_ms: float = 5.0, tie_margin: float = 0.0,
-                 max_string_repeats: int = 4, max_number_digits: int = 20, finish_window: int = 64) -> None:
+                 max_string_repeats: int = 4, max_number_digits: int = 20, finish_window: int = 64,
+                 prefill_chunk_tokens: int = 0) -> None:
         from slot.models import load
 
         torch.set_num_threads(threads or available_cpus())
@@ -79,8 +79,9 @@ class TransformersEngine(Engine):
         if dtype == "float16-weights" and tie_margin > 0:
             self.ties = NearTies(tie_margin, model_dir, adapters or {}, self.prefix_cache, self.vocab_size,
                                  lambda path: load(path, dtype="float32")[0])
-        self._head = head_ids(self.tokenizer)
-        """The token ids every prompt begins with (the instructions before the schema), cached on their own."""
+        self.prompt_head = head_ids(self.tokenizer)
+        """The token ids every prompt begins with (the instructions before the schema), cached on their own
+        (``slot.engine.cpu.decoding.prefill``)."""
         self.max_repeated_items = max_repeated_items
         self._commas = set(comma_tokens(self.tokenizer, self.vocab_size))
         self.runaway = RunawayGuard(self.tokenizer, self.vocab_size, max_repeats=max_string_repeats,
@@ -99,7 +100,8 @@ class TransformersEngine(Engine):
             log.warning("%s has sliding-window attention: speculation and batching are off", model_dir.name)
             self.speculation, max_batch = False, 1
         self.max_batch = max_batch
-        self.scheduler = BatchScheduler(self, max_batch=max_batch, wait_s=batch_wait_ms / 1000)
+        self.scheduler = BatchScheduler(self, max_batch=max_batch, wait_s=batch_wait_ms / 1000,
+                                        chunk_tokens=prefill_chunk_tokens)
         self.cancelled_generations = 0
 
     @staticmethod
@@ -160,69 +162,6 @@ class TransformersEngine(Engine):
         else:
             self.model.set_adapter(adapter)
             yield self.model
-
-    @staticmethod
-    def _forward(model: Any, ids: list[int], cache: Any, *, keep: int) -> torch.Tensor:
-        out = model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=keep)
-        return out.logits[0].float()
-
-    def _prefill(self, model: Any, request: GenerationRequest, usage: Usage, key: str,
-                 draft: list[int]) -> tuple[Any, torch.Tensor]:
-        """Key/value states of the prompt (the prefix from the cache under ``key`` when possible) and of ``draft``
-        after it, and the logits at the prompt's last token and at each draft token."""
-        from slot.engine.cpu.caches.growing_cache import growing_cache
-
-        prefix, suffix = request.prompt.prefix, request.prompt.suffix
-        cache = self.prefix_cache.get(key) if prefix else None
-        if cache is not None:
-            usage.cached_prompt_tokens = len(prefix)
-        elif prefix:
-            cache, usage.cached_prompt_tokens = self._head_cache(model, request.adapter, prefix)
-            self._forward(model, prefix[cache.get_seq_length():], cache, keep=1)
-            self.prefix_cache.put(key, cache)
-        else:
-            cache = growing_cache(self.model.config)
-        logits = self._forward(model, suffix + draft, cache, keep=len(draft) + 1)
-        return cache, logits
-
-    def _head_cache(self, model: Any, adapter: str | None, prefix: list[int]) -> tuple[Any, int]:
-        """The key/value states of the instructions every prompt begins with (``slot.prompt.head_ids``) and how
-        many of them came from the prefix cache: cached after first use, so a new schema's prompt costs a
-        pass over its schema only (~60 tokens, ~100 ms less on 2 cores). An empty cache when ``prefix`` does
-        not begin with them. The head is a pass of its own whether cached or not, so the states of a prompt
-        never depend on what the cache holds (a split changes the last bits of the states)."""
-        from slot.engine.cpu.caches.growing_cache import growing_cache
-
-        head = self._head
-        if not head or len(prefix) <= len(head) or prefix[:len(head)] != head:
-            return growing_cache(self.model.config), 0
-        key = PrefixCache.key(adapter, head)
-        cache = self.prefix_cache.get(key)
-        if cache is not None:
-            return cache, len(head)
-        cache = growing_cache(self.model.config)
-        self._forward(model, head, cache, keep=1)
-        self.prefix_cache.put(key, cache)
-        return cache, 0
-
-    def prefill_sequence(self, model: Any, request: GenerationRequest) -> tuple[Sequence, Any]:
-        """Prefill one request's prompt (prefix from the cache when possible): its Sequence and key/value cache.
-
-        The first draft (what the grammar forces at the start, and what earlier outputs of the schema began
-        with) rides along with the prompt, so the opening ``{"key":"`` costs no decoding pass of its own.
-        """
-        usage = Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix))
-        started = time.perf_counter()
-        key = PrefixCache.key(request.adapter, request.prompt.prefix)  # the prefix cache's and the memory's key
-        remembered = bool(self.output_memory.schemas) and request.grammar is not None
-        sequence = Sequence(self, request, usage, key if remembered else "")
-        draft = sequence.first_draft(self.draft_tokens)
-        cache, logits = self._prefill(model, request, usage, key, draft)
-        kept = sequence.verify(logits, prefill=True)
-        if kept < len(draft):
-            cache.crop(-(len(draft) - kept))
-        sequence.prefill_ms = (time.perf_counter() - started) * 1000
-        return sequence, cache
 
     def choose(self, logits: torch.Tensor, matcher: Any, *, greedy: bool, temperature: float = 0.0,
                generator: torch.Generator | None = None, context: list[int] | None = None) -> int | None:

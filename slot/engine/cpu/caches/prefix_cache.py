@@ -47,6 +47,11 @@ class PrefixCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is cached now (no copy, and neither a hit nor a use for the LRU order)."""
+        with self._lock:
+            return key in self._entries
+
     def get(self, key: str) -> Any | None:
         """A private copy of the cached states, or None."""
         with self._lock:

@@ -211,7 +211,7 @@ class Sequence:
 
 
 def cancelled_before_start(request: GenerationRequest) -> Generation:
-    """The generation of a request cancelled while it waited for the model."""
+    """The generation of a request cancelled while it waited for the model or between pieces of its prefill."""
     return Generation(text="", token_ids=[], finish_reason="cancelled",
                       usage=Usage(prompt_tokens=len(request.prompt.prefix) + len(request.prompt.suffix)))
 
