@@ -262,8 +262,9 @@ class Structurer:
             is_cancelled=is_cancelled)
         generation, grammar, hit = self._generate(request, checked if constrained else None, backend, timings,
                                                   strict=strict)
-        generation, attempts = self._retried(request, generation, grammar, checked, timings)
         checked_output = validate_output(generation.text, checked)
+        generation, checked_output, attempts = self._retried(request, generation, checked_output, grammar, checked,
+                                                             timings)
         value = checked_output.value
         grounding, report = None, None
         extracted: list[str] = []
@@ -362,16 +363,17 @@ class Structurer:
         timings.generate_ms += generation.prefill_ms + generation.decode_ms
         return generation
 
-    def _retried(self, request: GenerationRequest, generation: Any, grammar: Any, schema: Schema,
-                 timings: Timings) -> tuple[Any, int]:
-        """The answer's generation and the decodings made. An output that parses but breaks a keyword the grammar
-        left to post-validation (only those can break) is decoded again, sampling (``RETRY_TEMPERATURE`` unless
-        the request samples, a distinct seed each time), up to ``relaxed_retries`` times: the first valid output
-        answers, else the first output (what a stream sent). Usage sums every decoding."""
+    def _retried(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
+                 schema: Schema, timings: Timings) -> tuple[Any, Any, int]:
+        """The answer's generation, its post-validation and the decodings made. An output that parses but breaks a
+        keyword the grammar left to post-validation (only those can break) is decoded again, sampling
+        (``RETRY_TEMPERATURE`` unless the request samples, a distinct seed each time), up to ``relaxed_retries``
+        times: the first valid output answers, else the first output (what a stream sent). Usage sums every
+        decoding. Each output is validated once (``checked_output`` is the first one's)."""
         enforced = grammar.enforcement if grammar is not None else None
-        if enforced is None or not enforced.post_checked_keywords or not _retriable(generation, schema):
-            return generation, 1
-        answer, usage, attempts = generation, generation.usage, 1
+        if enforced is None or not enforced.post_checked_keywords or not _retriable(generation, checked_output):
+            return generation, checked_output, 1
+        answer, answer_checked, usage, attempts = generation, checked_output, generation.usage, 1
         temperature = request.temperature if request.temperature > 0 else RETRY_TEMPERATURE
         while attempts <= self.settings.relaxed_retries:
             if request.is_cancelled is not None and request.is_cancelled():
@@ -380,20 +382,23 @@ class Structurer:
             generation = self._decode(again, grammar, schema, timings)
             attempts += 1
             usage = usage.plus(generation.usage)
-            if generation.finish_reason == "cancelled" or (not generation.error and generation.finish_reason == "stop"
-                                                           and validate_output(generation.text, schema).valid):
-                answer = generation  # valid, or cut short because the caller is gone or out of time
+            if generation.finish_reason == "cancelled":  # cut short: the caller is gone or out of time
+                answer, answer_checked = generation, validate_output(generation.text, schema)
                 break
+            if not generation.error and generation.finish_reason == "stop":
+                again_checked = validate_output(generation.text, schema)
+                if again_checked.valid:
+                    answer, answer_checked = generation, again_checked
+                    break
         answer.usage = usage
-        return answer, attempts
+        return answer, answer_checked, attempts
 
 
-def _retriable(generation: Any, schema: Schema) -> bool:
+def _retriable(generation: Any, checked_output: Any) -> bool:
     """Whether decoding again could help: the output ended normally and parses, but does not validate."""
     if generation.error or generation.finish_reason != "stop":
         return False
-    checked = validate_output(generation.text, schema)
-    return checked.parsed and not checked.valid
+    return checked_output.parsed and not checked_output.valid
 
 
 def _confidence(tokenizer: Any, generation: Any, grounding: dict[str, Any]) -> dict[str, Any]:
