@@ -9,6 +9,9 @@ grounding policy (``NAME+extract``), or any other policy (``NAME+omit``):
 - ``e2e_val_swapped``: the same rows with every value the text states swapped, in text and gold, for a
   value of the *eval* pool of ``data_synthesis.counterfactual`` (never used in training: other venue kinds,
   cuisines, areas, invented names and landmarks; E2E ratings and price ranges swapped among themselves);
+- ``e2e_val_variants``: the swapped rows under varied schemas (``data_synthesis.schema_variants``, seed 3): keys
+  the text fills made nullable or optional, keys it never states added (the answer: null or left out), yes/no
+  flags as booleans, some enums; an adapter that reads "nullable" as "null" loses values here;
 - ``syn_heldout``: seed 7's synthetic validation + test splits (schemas never trained on, same generator);
 - ``syn_heldout_swapped``: those rows value-swapped from the eval pool (invented names, words, numbers);
 - any ``--extra NAME=FILE.jsonl`` split, e.g. SNIPS requests recast as function arguments
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -42,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data_synthesis.counterfactual import Swapper, swap_row  # noqa: E402
+from data_synthesis.schema_variants import vary_row  # noqa: E402
 from slot.eval.metrics import json_equal  # noqa: E402
 from slot.eval.report import markdown_table  # noqa: E402
 from slot.leaves import leaf_map  # noqa: E402
@@ -64,7 +69,7 @@ def _spread(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 
 
 def build_splits(e2e_file: Path, limit: int, synthetic_limit: int) -> dict[str, list[dict[str, Any]]]:
-    """The four splits, each row tagged with its split as ``meta.source``."""
+    """The five splits, each row tagged with its split as ``meta.source``."""
     from data_synthesis.pipeline import GenConfig, generate
 
     e2e = [json.loads(line) for line in e2e_file.open(encoding="utf-8") if line.strip()]
@@ -80,6 +85,10 @@ def build_splits(e2e_file: Path, limit: int, synthetic_limit: int) -> dict[str, 
         swapped = [made for row in picked if (made := swap_row(row, swapper)) is not None]
         splits[name] = picked
         splits[f"{name}_swapped"] = swapped
+        if name == "e2e_val":
+            rng = random.Random(3)
+            splits["e2e_val_variants"] = [made for row in swapped
+                                          if (made := vary_row(row, rng, extra_keys=0.8)) is not None]
     for name, rows in splits.items():
         for row in rows:
             row["meta"] = {**(row.get("meta") or {}), "source": name}
@@ -128,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-file", type=Path, default=ROOT.parent / "shared/data/e2e/e2e_dev_slot.jsonl")
     parser.add_argument("--limit", type=int, default=100, help="rows per split (spread evenly; 0: all)")
     parser.add_argument("--synthetic-limit", type=int, help="rows per synthetic split (default: --limit)")
-    parser.add_argument("--splits", default="", help="comma-separated subset of the four splits")
+    parser.add_argument("--splits", default="", help="comma-separated subset of the five splits")
     parser.add_argument("--systems", default="base,default,default+extract",
                         help="comma-separated: base, default, NAME of an --adapter, each adapter also as +extract")
     parser.add_argument("--also-raw", action="store_true",
@@ -139,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from slot.config import Settings
-    from slot.structurer import GROUNDING_POLICIES, Structurer
+    from slot.grounding.policy import GROUNDING_POLICIES
+    from slot.structurer import Structurer
 
     synthetic_limit = args.limit if args.synthetic_limit is None else args.synthetic_limit
     from shared_data import require

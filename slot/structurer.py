@@ -21,6 +21,7 @@ from slot.enforcement import Enforcement, enforcement
 from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
+from slot.grounding.policy import GROUNDING_POLICIES
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -32,11 +33,6 @@ BASE = "base"
 
 DEFAULT = "default"
 """Adapter name of the shipped SLOT adapter (or whatever ``--adapter`` loads as the default)."""
-
-GROUNDING_POLICIES = ("keep", "omit", "null", "fail", "extract")
-"""keep, omit (optional keys), null or fail ungrounded values (slot.grounding.policy), or ``extract``: decode
-once more with the ungrounded free-text leaves constrained to word spans of the text (slot.extractive), then
-keep."""
 
 RETRY_TEMPERATURE = 0.7
 """Sampling temperature of the decodings retried after an output broke a post-checked keyword (``relaxed_retries``),

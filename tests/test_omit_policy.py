@@ -57,7 +57,7 @@ def test_the_structurer_leaves_out_what_the_request_does_not_say(base_structurer
 def test_the_policy_travels_from_sdk_to_server_by_name() -> None:
     from slot.client.common import build_request
     from slot.server.servicer import POLICIES
-    from slot.structurer import GROUNDING_POLICIES
+    from slot.grounding.policy import GROUNDING_POLICIES
 
     for policy in GROUNDING_POLICIES:
         assert POLICIES[build_request("t", "{}", grounding_policy=policy).options.grounding_policy] == policy

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from slot.config import Settings
 from slot.errors import InvalidRequestError, SlotError
+from slot.grounding.policy import GROUNDING_POLICIES
 
 MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
                 "max_string_repeats", "max_number_digits", "finish_window", "parse_first", "relaxed_retries", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode without the grammar (evaluation baseline)")
     parser.add_argument("--use-adapter", dest="use_adapter", default=None,
                         help="adapter for these requests: 'default', 'base' or a name from --adapters")
-    parser.add_argument("--grounding-policy", default="keep", choices=["keep", "omit", "null", "fail", "extract"],
+    parser.add_argument("--grounding-policy", default="keep", choices=GROUNDING_POLICIES,
                         help="what to do with values not found in the text")
     parser.add_argument("--strict", action="store_true",
                         help="refuse a schema the grammar would only approximate (oneOf as anyOf, not, if/then/else, "

@@ -10,9 +10,13 @@ from slot.grounding.result import Grounding, UngroundedValuesError
 from slot.grounding.schema_paths import allows_null, subschemas_at
 from slot.leaves import remove_at, set_at, split_pointer
 
-__all__ = ["Policy", "is_optional", "apply_policy"]
+__all__ = ["GROUNDING_POLICIES", "Policy", "is_optional", "apply_policy"]
 
 Policy = Literal["keep", "omit", "null", "fail"]
+GROUNDING_POLICIES = ("keep", "omit", "null", "fail", "extract")
+"""Every policy a request may name: keep, omit (optional keys), null or fail ungrounded values (``Policy``,
+applied here), or ``extract``: the structurer decodes once more with the ungrounded free-text leaves constrained
+to word spans of the text (slot.extractive), then keeps."""
 
 
 def is_optional(schema: dict[str, Any] | None, pointer: str) -> bool:

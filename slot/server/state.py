@@ -26,7 +26,8 @@ from slot.schema import Schema
 from slot.server.admission import Admission
 from slot.server.metrics import Metrics
 from slot.server.status import clip
-from slot.structurer import GROUNDING_POLICIES, StructureResult, Structurer
+from slot.grounding.policy import GROUNDING_POLICIES
+from slot.structurer import StructureResult, Structurer
 
 log = logging.getLogger("slot.server")
 

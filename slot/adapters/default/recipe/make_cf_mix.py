@@ -13,6 +13,10 @@ Stage F (``--open-share 0.6``) draws most swapped venue kinds, cuisines and area
 (common words and invented ones in the kind's shape) instead of the curated train lists, so no list of values
 can stand in for reading the text. Rows whose gold holds an eval-pool value are dropped.
 
+Stage H (``--schema-variants 0.6``) puts that share of rows under a varied schema (``data_synthesis.schema_variants``):
+keys the text fills made nullable or optional, keys it never states added as null or left out, so the schema's
+shape stops predicting null.
+
 Stage E adds request -> arguments rows (``--requests``: SNIPS train rows from ``python -m data_synthesis
 convert-snips``) of some intents only, so the other intents stay an evaluation of functions never trained on;
 rows whose text occurs in a ``--held-out`` file are dropped.
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from data_synthesis.counterfactual import Swapper, eval_pool_values, swap_row
+from data_synthesis.schema_variants import vary_row
 from slot.leaves import iter_leaves
 
 KEYS = ("id", "input_text", "json_schema", "gold")
@@ -56,6 +61,9 @@ def main() -> None:
     parser.add_argument("--held-out", type=Path, nargs="*", default=[], help="rows whose texts must not be trained on")
     parser.add_argument("--open-share", type=float, default=0.0,
                         help="share of swapped venue kinds, cuisines and areas built from open vocabularies (stage F)")
+    parser.add_argument("--schema-variants", type=float, default=0.0,
+                        help="share of rows put under a varied schema: filled keys nullable or optional, unstated "
+                             "keys added, flags as booleans, enums (stage H; data_synthesis.schema_variants)")
     parser.add_argument("--seed", type=int, default=51)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -84,6 +92,12 @@ def main() -> None:
     requests = [row for row in (read(args.requests) if args.requests else [])
                 if (not intents or row["meta"]["intent"] in intents) and row["input_text"].strip() not in held]
     rows = [row for row in e2e_cf + e2e_orig + syn_cf + syn_orig if row["input_text"].strip() not in held]
+    varied = 0
+    for i, row in enumerate(rows):
+        if args.schema_variants and rng.random() < args.schema_variants:
+            made_variant = vary_row(row, rng)
+            if made_variant is not None:
+                rows[i], varied = made_variant, varied + 1
     mix = [{key: row[key] for key in KEYS} for row in rows + requests]
     rng.shuffle(mix)
     evals, made = eval_pool_values(), len(mix)
@@ -95,7 +109,7 @@ def main() -> None:
     print(f"{len(mix)} rows: E2E {len(e2e_cf)} swapped + {len(e2e_orig)} original, "
           f"synthetic {len(syn_cf)} swapped + {len(syn_orig)} original, {len(requests)} requests, "
           f"{len(e2e_cf) + len(e2e_orig) + len(syn_cf) + len(syn_orig) - len(rows)} dropped as held out, "
-          f"{made - len(mix)} for holding an eval-pool value")
+          f"{made - len(mix)} for holding an eval-pool value, {varied} under a varied schema")
 
 
 if __name__ == "__main__":
