@@ -25,8 +25,16 @@ column is what a ``strict`` request gets: the same compile, refused when it rela
 from the relaxed run, without a second compile). Compile times are wall-clock (``GrammarCache.get`` for SLOT, the compile + validation +
 first matcher for plain llguidance), one process, one schema at a time.
 
+With ``--registry DIR`` SLOT's path loads schemas with a local schema registry of that directory
+(``slot.schema_registry``, the server's ``schema_registry_dir``): the SchemaStore schema folder is the natural
+registry for the corpus's own references to other SchemaStore schemas. The report then gives SLOT's served
+count with and without it: a schema that embeds no registry document is checked exactly as without a registry
+(``load_schema`` bundles only when the schema references another document), and one that embeds some is refused
+without it (its reference is remote), so one run gives both.
+
     .venv/bin/python benchmarks/bench_schema_coverage.py --out benchmarks/results/schema_coverage_2026-12-06.json
     .venv/bin/python benchmarks/bench_schema_coverage.py --limit 50     # a quick look
+    .venv/bin/python benchmarks/bench_schema_coverage.py --registry ../shared/data/schemastore/schemas --out /tmp/cov.json
 """
 
 from __future__ import annotations
@@ -91,6 +99,9 @@ class Row:
     slot_compile_ms: float | None = None
     slot_relaxed: list[str] = field(default_factory=list)
     """The keywords SLOT's grammar approximates (``Enforcement.relaxed_keywords``): a strict request refuses it."""
+    registry_documents: list[str] = field(default_factory=list)
+    """The URIs of the local schema registry documents SLOT embedded (``--registry``); without the registry such
+    a schema is refused at load_schema (its reference is remote)."""
     plain: Plain = field(default_factory=lambda: Plain())
     """llguidance alone, strict (its defaults)."""
     lenient: Plain = field(default_factory=lambda: Plain())
@@ -116,6 +127,10 @@ class Row:
     @property
     def served(self) -> bool:
         return self.slot == "accepted" and self.valid_accepted + self.valid_closed_refused == self.valid
+
+    @property
+    def served_without_registry(self) -> bool:
+        return self.served and not self.registry_documents
 
     @property
     def served_strict(self) -> bool:
@@ -203,10 +218,13 @@ def kubernetes_cases(root: Path, limit: int = 0) -> Iterator[SchemaCase]:
 class Runner:
     """SLOT's path and plain llguidance for one tokenizer, with the server's default settings."""
 
-    def __init__(self, tokenizer: Any, vocab_size: int, settings: Any, model_dir: Path) -> None:
+    def __init__(self, tokenizer: Any, vocab_size: int, settings: Any, model_dir: Path,
+                 registry: Any = None) -> None:
         from slot.grammar.cache import GrammarCache
         from slot.structurer import schema_limits
 
+        self.registry = registry
+        """The local schema registry SLOT's path loads schemas with (None: none, as the server's default)."""
         self.tokenizer = tokenizer
         self.limits = schema_limits(settings)
         self.timeout_s = settings.compile_timeout_s
@@ -349,7 +367,8 @@ def run_case(runner: Runner, case: SchemaCase) -> Row:
                    Plain("timeout", "the strict compile timed out; the lenient one was not tried"))
     stage = "load_schema"
     try:
-        schema = load_schema(case.raw, runner.limits)
+        schema = load_schema(case.raw, runner.limits, runner.registry)
+        row.registry_documents = list(schema.embedded)
         stage = "grammar"
         started = time.perf_counter()
         compiled, _ = runner.slot.get(schema, BACKEND)
@@ -460,6 +479,10 @@ def summarise(rows: list[Row]) -> dict[str, Any]:
             "refusals": dict(sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))),
             "ignored_keywords": dict(sorted(ignored.items(), key=lambda kv: (-kv[1], kv[0]))),
             "served_relaxed": sum(r.served and bool(r.slot_relaxed) for r in rows),
+            "served_without_registry": sum(r.served_without_registry for r in rows),
+            "served_without_registry_pct": share(sum(r.served_without_registry for r in rows), len(rows)),
+            "accepted_with_registry_documents": sum(bool(r.registry_documents) for r in accepted),
+            "served_with_registry_documents": sum(r.served and bool(r.registry_documents) for r in rows),
             "relaxed_keywords": dict(sorted(relaxed.items(), key=lambda kv: (-kv[1], kv[0]))),
         },
         "slot_strict": {
@@ -562,6 +585,12 @@ def markdown(report: dict[str, Any]) -> str:
             "SLOT's refusals (stage:keyword count): " + (", ".join(f"`{k}` {v}" for k, v in s["refusals"].items())
                                                        or "none") + ".",
             "",
+            *([f"Local schema registry `{report['settings']['registry']['directory']}` "
+               f"({report['settings']['registry']['documents']} documents): SLOT serves "
+               f"{cell(s['served'], total)} with it, {cell(s['served_without_registry'], total)} without it; "
+               f"{s['accepted_with_registry_documents']} accepted schemas embed registry documents, "
+               f"{s['served_with_registry_documents']} of them served.", ""]
+              if report["settings"].get("registry") and name == "schemastore" else []),
             "Keywords the grammar approximates in served schemas (schemas listing them in `relaxed_keywords`; a "
             "strict request refuses these): " + (", ".join(f"`{k}` {v}" for k, v in s["relaxed_keywords"].items())
                                                  or "none") + ".",
@@ -579,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--names", default="", help="comma-separated schema names (default: all)")
     parser.add_argument("--limit", type=int, default=0, help="first N schemas per source (0: all)")
     parser.add_argument("--no-kubernetes", action="store_true", help="leave out the kubernetes-validate schemas")
+    parser.add_argument("--registry", type=Path, help="local schema registry directory SLOT loads schemas with "
+                        "(the server's schema_registry_dir; e.g. the SchemaStore schemas folder); default none")
     parser.add_argument("--out", type=Path, help="results JSON (a .md report is written beside it)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -594,7 +625,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     model_dir = resolve_base_model(settings.base_model, settings.home_path, progress=False)
     tokenizer, vocab = load_tokenizer(model_dir)
-    runner = Runner(tokenizer, vocab, settings, model_dir)
+    from slot.schema_registry import SchemaRegistry
+
+    registry = SchemaRegistry.load(args.registry) if args.registry else None
+    runner = Runner(tokenizer, vocab, settings, model_dir, registry)
     names = {n.strip() for n in args.names.split(",") if n.strip()} or None
     sources: dict[str, Any] = {}
     cases = schemastore_cases(args.root, names)
@@ -613,7 +647,10 @@ def main(argv: list[str] | None = None) -> int:
                  "Generated by benchmarks/bench_schema_coverage.py.",
         "machine": machine(),
         "settings": {"compile_timeout_s": runner.timeout_s, "backend": BACKEND, "limits": asdict(runner.limits),
-                     "base_model": settings.base_model, "corpus": str(args.root)},
+                     "base_model": settings.base_model, "corpus": str(args.root),
+                     "registry": {"directory": str(args.registry), "documents": len(registry),
+                                  "uris": len(registry.uris()), "id_conflicts": len(registry.conflicts),
+                                  "fingerprint": registry.fingerprint} if registry is not None else None},
         "sources": sources,
     }
     runner.plain.close()
@@ -649,6 +686,7 @@ def run_source(name: str, runner: Runner, cases: Iterator[SchemaCase], limit: in
             print(f"{name}: {number} schemas, {time.perf_counter() - started:.0f} s ({case.name}: {took:.1f} s, "
                   f"plain worker restarts {runner.plain.restarts})", file=sys.stderr, flush=True)
     records = [asdict(r) | {"served": r.served, "strict_served": r.strict_served,
+                            "served_without_registry": r.served_without_registry,
                             "plain_served": r.plain_served(r.plain),
                             "lenient_served": r.plain_served(r.lenient)} for r in rows]
     return {"available": True, "seconds": round(time.perf_counter() - started, 1), "summary": summarise(rows),

@@ -9,7 +9,9 @@ choices), so post-validation still uses the schema as given and the output stays
 Closing is skipped wherever it could remove every instance or change a composition: objects that use
 ``patternProperties``, ``unevaluatedProperties``, ``propertyNames``, ``allOf``/``oneOf``/``$ref``/``if`` or
 ``dependentSchemas`` beside ``properties``, ``required`` keys that are not listed, or more
-``minProperties`` than listed keys; and the whole schema when it uses ``allOf``, ``oneOf``, ``not``,
+``minProperties`` than listed keys; the ``anyOf`` branches of an object that shapes keys itself
+(``properties``, ``required``...: the instance must fit the branch and the object at once, so a closed branch
+would refuse the object's own keys); and the whole schema when it uses ``allOf``, ``oneOf``, ``not``,
 ``if``, ``unevaluatedProperties`` or ``$dynamicRef`` anywhere (a closed branch there can exclude what a
 sibling adds, or flip a negation).
 """
@@ -30,6 +32,11 @@ NODE_BLOCKERS = frozenset({"additionalProperties", "patternProperties", "unevalu
 _MAPS = ("properties", "$defs", "definitions")
 _ONES = ("items", "additionalProperties", "contains", "additionalItems")
 _LISTS = ("anyOf", "prefixItems", "items")
+KEY_SHAPERS = frozenset({"properties", "patternProperties", "additionalProperties", "required", "minProperties",
+                         "maxProperties", "propertyNames", "dependentRequired", "dependentSchemas", "dependencies",
+                         "$ref"})
+"""Keywords that say which keys an object has: beside them, an ``anyOf`` branch is a constraint on the same object,
+not an object of its own, and stays open."""
 
 
 def close_objects(document: Any) -> Any:
@@ -52,11 +59,12 @@ def closed_copy(document: Any) -> tuple[Any, list[str]]:
     return (closed if paths else document), paths
 
 
-def _close(node: Any, path: str, closed: list[str], depth: int) -> None:
+def _close(node: Any, path: str, closed: list[str], depth: int, *, closable: bool = True) -> None:
+    """Close ``node`` (unless ``closable`` is off: a branch that composes with its parent) and what it holds."""
     if not isinstance(node, dict) or depth > 64:
         return
     properties = node.get("properties")
-    if isinstance(properties, dict) and not NODE_BLOCKERS & node.keys():
+    if closable and isinstance(properties, dict) and not NODE_BLOCKERS & node.keys():
         required = node.get("required", [])
         fits = all(key in properties for key in required) if isinstance(required, list) else False
         minimum = node.get("minProperties", 0)
@@ -70,11 +78,13 @@ def _close(node: Any, path: str, closed: list[str], depth: int) -> None:
                 _close(child, f"{path}/{keyword}/{escape_token(name)}", closed, depth + 1)
     for keyword in _ONES:
         _close(node.get(keyword), f"{path}/{keyword}", closed, depth + 1)
+    composed = bool(KEY_SHAPERS & node.keys())
     for keyword in _LISTS:
         children = node.get(keyword)
         if isinstance(children, list):
             for i, child in enumerate(children):
-                _close(child, f"{path}/{keyword}/{i}", closed, depth + 1)
+                _close(child, f"{path}/{keyword}/{i}", closed, depth + 1,
+                       closable=not (composed and keyword == "anyOf"))
 
 
 def _uses_any(node: Any, keywords: frozenset[str], depth: int = 0) -> bool:

@@ -177,6 +177,12 @@ class Settings:
     max_schema_nodes: int = 5_000
     """Most subschemas one schema may have."""
 
+    schema_registry_dir: str = ""
+    """Local schema registry: a directory of JSON Schema files (read once, at start; ``slot schema`` and ``slot structure`` too) that
+    references to other documents are served from, each file named by its path there and by its $id; the
+    parts a schema reaches are embedded into it, under the limits above. Empty: off, and such references are
+    refused. SLOT never fetches a schema from the network (docs/schema-support.md)."""
+
     host: str = "127.0.0.1"
     """Address the gRPC and HTTP servers bind (use 0.0.0.0 in a container)."""
 
@@ -264,6 +270,8 @@ class Settings:
                 raise SettingsError(f"setting {name} must be >= {lowest}, got {getattr(self, name)}")
         if not 0 <= self.port < 65536:
             raise SettingsError(f"setting port must be in 0..65535 (0 picks a free port), got {self.port}")
+        if self.schema_registry_dir and not Path(self.schema_registry_dir).expanduser().is_dir():
+            raise SettingsError(f"setting schema_registry_dir must name a directory, got {self.schema_registry_dir!r}")
         if not 0 <= self.http_port < 65536:
             raise SettingsError(f"setting http_port must be in 0..65535 (0 turns HTTP off), got {self.http_port}")
         return self

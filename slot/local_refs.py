@@ -6,7 +6,10 @@ the base URI inside the document, through an ``$anchor`` (or a draft-7 ``"$id": 
 ``$dynamicRef``/``$recursiveRef``. :func:`localize` resolves each of them *inside the document* the way the
 draft says and hands back a copy in which every reference is ``#/...`` of the root; post-validation keeps the
 document as given (``slot.schema.Schema.source``). Nothing is ever fetched: a reference to a URI that no
-``$id`` of the document names is refused.
+``$id`` of the document names is refused (:class:`RemoteReferenceError`). ``slot.schema_registry`` serves such
+references from the operator's local schema registry: a :class:`Walker` collects them, the parts of the registry
+documents they reach are embedded under ``$defs`` with their ``$id``, and ``localize`` (given the other URIs
+they were named by as ``aliases``) rewrites them like any reference inside the document.
 
 A ``$dynamicRef`` (``$recursiveRef``) is rewritten only where its target cannot depend on the dynamic scope:
 when the initial target is no dynamic anchor at all, when one schema resource of the document defines that
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Collection, Mapping
 from urllib.parse import quote, unquote, urljoin
 
 from slot.errors import SchemaError, UnsupportedSchemaError
@@ -45,6 +48,13 @@ INERT = frozenset({
 
 _IDENTIFIERS = ("$anchor", "$dynamicAnchor", "$recursiveAnchor")
 _POINTER_SAFE = "/~!$&'()*+,;=:@-._"
+REGISTRY_HINT = ("SLOT never fetches remote schemas: copy the schema under $defs, or put it in the local schema "
+                 "registry (setting schema_registry_dir, env SLOT_SCHEMA_REGISTRY_DIR)")
+"""How a refusal of a reference outside the document ends: the two ways to serve it."""
+
+
+class RemoteReferenceError(UnsupportedSchemaError):
+    """A reference to a URI no ``$id`` of the document names (``slot.schema_registry`` may hold it)."""
 
 
 @dataclass(frozen=True)
@@ -76,17 +86,21 @@ class _Index:
     """Pointers of the subschemas whose ``$id`` starts a new base URI or names an anchor."""
 
 
-def localize(document: Any, dialect: str = "2020-12") -> Localized:
+def localize(document: Any, dialect: str = "2020-12", *, aliases: Mapping[str, str] | None = None,
+             roots: Collection[str] = ()) -> Localized:
     """The document with every local reference a root JSON Pointer (see the module docstring).
 
-    Raises UnsupportedSchemaError for a reference outside the document and SchemaError for one that points
-    nowhere inside it, both naming the keyword and its JSON Pointer."""
+    For documents a registry embedded (``slot.schema_registry``): ``aliases`` maps more URIs (no fragment) to the
+    URI of a schema resource of the document (a reference to an alias means that resource), and the ``$id`` of
+    each node at a pointer of ``roots`` always sets the base URI, even beside a draft-7 ``$ref`` (it stands for
+    the URI the document was retrieved by). Raises UnsupportedSchemaError for a reference outside the document
+    and SchemaError for one that points nowhere inside it, both naming the keyword and its JSON Pointer."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}")
     if not isinstance(document, dict):
         return Localized(document)
-    index = _index(document, dialect)
-    rewriter = _Rewriter(document, dialect, index)
+    index = _index(document, dialect, roots)
+    rewriter = _Rewriter(document, dialect, index, aliases=aliases, roots=roots)
     rewriter.run()
     rewriter.break_sibling_cycles()
     if not rewriter.edits and not index.nested_ids and not rewriter.strip_all:
@@ -94,12 +108,92 @@ def localize(document: Any, dialect: str = "2020-12") -> Localized:
     return Localized(rewriter.apply(), tuple(sorted(set(rewriter.relaxed))), tuple(rewriter.relaxed_paths))
 
 
-def _join(base: str, reference: str) -> str:
-    """``reference`` resolved against ``base`` (a fragment alone keeps the base, whatever its scheme)."""
+@dataclass(frozen=True)
+class External:
+    """A reference, reachable from where a walk started, to a document outside this one."""
+
+    resource: str
+    """The URI of the document referenced (resolved against the base URI there, no fragment)."""
+    fragment: str
+    """The reference's fragment as written (%-encoded), '' for none."""
+    keyword: str
+    reference: str
+    """The reference as written."""
+    pointer: str
+    """JSON Pointer of the node holding the reference."""
+
+    @property
+    def uri(self) -> str:
+        """The absolute reference: resource and fragment."""
+        return f"{self.resource}#{self.fragment}" if self.fragment else self.resource
+
+
+class Walker:
+    """The walk of :func:`localize` over one document from chosen nodes, collecting the references to other
+    documents instead of refusing them (``slot.schema_registry`` bundles what they name). ``roots`` as for
+    ``localize``."""
+
+    def __init__(self, document: Any, dialect: str = "2020-12", *, roots: Collection[str] = ()) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}")
+        self.document = document
+        self._rewriter = (_Rewriter(document, dialect, _index(document, dialect, roots), roots=roots, collect=True)
+                          if isinstance(document, dict) else None)
+
+    @property
+    def resources(self) -> set[str]:
+        """The URIs of the schema resources the document holds (the root's base URI, ``""`` without ``$id``,
+        and each ``$id``): references to these stay inside it."""
+        return set(self._rewriter.index.resources) if self._rewriter else {""}
+
+    @property
+    def seen(self) -> set[str]:
+        """JSON Pointers of every node the walks reached (subschemas of the starts and reference targets)."""
+        return set(self._rewriter.seen) if self._rewriter else {""}
+
+    def walk(self, starts: Collection[str] = ("",)) -> list[External]:
+        """Walk from these JSON Pointers; the references outside the document met for the first time. Raises as
+        ``localize`` does for a reference that points nowhere inside the document."""
+        if self._rewriter is None:
+            return []
+        before = len(self._rewriter.external)
+        self._rewriter.run(starts)
+        return self._rewriter.external[before:]
+
+    def target(self, reference: str, *, keyword: str = "$ref", at: str = "") -> str:
+        """The JSON Pointer an absolute reference into this document points to (SchemaError naming ``at`` and
+        ``keyword`` when it points nowhere here)."""
+        if self._rewriter is None:
+            if reference.partition("#")[2] in ("", "/"):
+                return ""
+            raise SchemaError(f"{keyword} {reference!r} does not resolve: the document is a boolean schema",
+                              path=f"{at}/{keyword}", keyword=keyword)
+        try:
+            return self._rewriter.resolve(reference, "", keyword, at)
+        except _Outside:
+            self._rewriter.external.pop()
+            raise SchemaError(f"{keyword} {reference!r} does not resolve inside the document",
+                              path=f"{at}/{keyword}", keyword=keyword) from None
+
+
+def external_references(document: Any, dialect: str = "2020-12") -> list[External]:
+    """Every reference :func:`localize` would refuse as outside the document, in the order it meets them
+    (the same walk: the root's subschemas and every reference target, transitively)."""
+    return Walker(document, dialect).walk()
+
+
+class _Outside(Exception):
+    """A reference outside the document while a :class:`Walker` collects them."""
+
+
+def join_uri(base: str, reference: str) -> str:
+    """``reference`` resolved against ``base`` (a fragment alone keeps the base, whatever its scheme): how every
+    ``$id`` and reference is resolved, here and in ``slot.schema_registry``."""
     return base.partition("#")[0] + reference if reference.startswith("#") else urljoin(base, reference)
 
 
-def _id_keyword(dialect: str) -> str:
+def identifier_keyword(dialect: str) -> str:
+    """The keyword that names a schema resource in this draft: ``id`` in draft 4, ``$id`` after."""
     return "id" if dialect == "draft4" else "$id"
 
 
@@ -107,15 +201,16 @@ def _legacy(dialect: str) -> bool:
     return dialect in ("draft7", "draft6", "draft4")
 
 
-def _identifier(node: dict[str, Any], dialect: str) -> str | None:
-    """The node's ``$id`` (``id`` in draft 4), or None; up to draft 7 an ``$id`` beside ``$ref`` is ignored."""
-    value = node.get(_id_keyword(dialect))
-    if not isinstance(value, str) or (_legacy(dialect) and "$ref" in node):
+def identifier_of(node: dict[str, Any], dialect: str, root: bool = False) -> str | None:
+    """The node's ``$id`` (``id`` in draft 4), or None; up to draft 7 an ``$id`` beside ``$ref`` is ignored
+    (unless the node is the ``root`` of an embedded document, see ``localize``)."""
+    value = node.get(identifier_keyword(dialect))
+    if not isinstance(value, str) or (_legacy(dialect) and "$ref" in node and not root):
         return None
     return value
 
 
-def _index(document: dict[str, Any], dialect: str) -> _Index:
+def _index(document: dict[str, Any], dialect: str, roots: Collection[str] = ()) -> _Index:
     """Walk the subschema tree once: resources, anchors and each node's base URI."""
     index = _Index()
     stack: list[tuple[Any, str, str]] = [(document, "", "")]
@@ -125,9 +220,9 @@ def _index(document: dict[str, Any], dialect: str) -> _Index:
         if not isinstance(node, dict):
             index.bases[pointer] = base
             continue
-        identifier = _identifier(node, dialect)
+        identifier = identifier_of(node, dialect, pointer in roots)
         if identifier is not None:
-            resource, _, fragment = _join(base, identifier).partition("#")
+            resource, _, fragment = join_uri(base, identifier).partition("#")
             if not identifier.startswith("#"):
                 base = resource
                 index.resources.setdefault(resource, pointer)
@@ -174,10 +269,17 @@ def pointer_ref(pointer: str) -> str:
 class _Rewriter:
     """Resolves every reference of one document and collects the edits that make the pointer-only copy."""
 
-    def __init__(self, document: dict[str, Any], dialect: str, index: _Index) -> None:
+    def __init__(self, document: dict[str, Any], dialect: str, index: _Index, *,
+                 aliases: Mapping[str, str] | None = None, roots: Collection[str] = (), collect: bool = False) -> None:
         self.document = document
         self.dialect = dialect
         self.index = index
+        self.aliases = dict(aliases or {})
+        self.roots = frozenset(roots)
+        self.seen: set[str] = set()
+        self.collect = collect
+        """Record references outside the document in ``external`` (and walk on) instead of refusing them."""
+        self.external: list[External] = []
         self.edits: list[tuple[int, str, str, Any]] = []
         """(order, pointer, what, value): applied to a copy in order."""
         self.targets: dict[str, str] = {}
@@ -194,24 +296,28 @@ class _Rewriter:
         """The base URI at a node (nodes outside the subschema tree: every ``$id`` on the way applies)."""
         if pointer in self.index.bases:
             return self.index.bases[pointer]
-        base, node = self.index.bases.get("", ""), self.document
+        base, node, at = self.index.bases.get("", ""), self.document, ""
         for token in split_pointer(pointer):
+            at += "/" + escape_token(token)
             node = node.get(token) if isinstance(node, dict) else (
                 node[int(token)] if isinstance(node, list) and token.isdigit() and int(token) < len(node) else None)
             if isinstance(node, dict):
-                identifier = _identifier(node, self.dialect)
+                identifier = identifier_of(node, self.dialect, at in self.roots)
                 if identifier is not None and not identifier.startswith("#"):
-                    base = _join(base, identifier).partition("#")[0]
+                    base = join_uri(base, identifier).partition("#")[0]
         return base
 
     def resolve(self, reference: str, base: str, keyword: str, at: str) -> str:
         """The root JSON Pointer a reference points to."""
-        resource, _, fragment = _join(base, reference).partition("#")
+        resource, _, fragment = join_uri(base, reference).partition("#")
+        resource = self.aliases.get(resource, resource)
         if resource not in self.index.resources:
-            raise UnsupportedSchemaError(
+            if self.collect:
+                self.external.append(External(resource, fragment, keyword, reference, at))
+                raise _Outside(resource)
+            raise RemoteReferenceError(
                 f"only local references are allowed: {keyword} {reference!r} points to {resource!r}, which no $id of "
-                "this schema names; SLOT never fetches remote schemas (copy the schema under $defs)",
-                path=f"{at}/{keyword}", keyword=keyword)
+                f"this schema names; {REGISTRY_HINT}", path=f"{at}/{keyword}", keyword=keyword)
         start = self.index.resources[resource]
         fragment = unquote(fragment)
         if fragment and not fragment.startswith("/"):
@@ -229,9 +335,10 @@ class _Rewriter:
                               keyword=keyword) from None
         return pointer
 
-    def run(self) -> None:
-        """Resolve the references of every node reachable from the root (subschemas and reference targets)."""
-        todo, seen = [""], set()
+    def run(self, starts: Collection[str] = ("",)) -> None:
+        """Resolve the references of every node reachable from the root (or ``starts``): subschemas and
+        reference targets."""
+        todo, seen = list(starts)[::-1], self.seen
         while todo:
             pointer = todo.pop()
             if pointer in seen:
@@ -243,8 +350,13 @@ class _Rewriter:
             self.walked.append(pointer)
             base = self.base_of(pointer)
             reference = node.get("$ref")
+            target: str | None = None
             if isinstance(reference, str):
-                target = self.resolve(reference, base, "$ref", pointer)
+                try:
+                    target = self.resolve(reference, base, "$ref", pointer)
+                except _Outside:
+                    pass  # collected (external_references)
+            if isinstance(reference, str) and target is not None:
                 self.targets[pointer] = target
                 root_relative = self.index.resources.get(base.partition("#")[0]) == ""
                 if not (root_relative and (reference == "#" or reference.startswith("#/"))):
@@ -252,7 +364,10 @@ class _Rewriter:
                 todo.append(target)
             for keyword in ("$dynamicRef", "$recursiveRef"):
                 if keyword in node:
-                    target = self.dynamic(node, keyword, base, pointer)
+                    try:
+                        target = self.dynamic(node, keyword, base, pointer)
+                    except _Outside:
+                        target = None  # collected (external_references)
                     if target is not None:
                         todo.append(target)
             if any(key in node for key in _IDENTIFIERS[1:]):
@@ -277,7 +392,7 @@ class _Rewriter:
             sound = not dynamic or len(self.index.recursive) == 1
         else:
             target = self.resolve(value, base, keyword, pointer)
-            name = unquote(_join(base, value).partition("#")[2])
+            name = unquote(join_uri(base, value).partition("#")[2])
             definers = self.index.dynamic.get(name, [])
             dynamic = bool(name) and not name.startswith("/") and any(at == target for _, at in definers)
             sound = not dynamic or len(definers) == 1
@@ -369,7 +484,7 @@ class _Rewriter:
             elif what == "inline":
                 node.pop("$ref", None)
                 node["allOf"] = [*node.get("allOf", []), value]
-        id_keyword = _id_keyword(self.dialect)
+        id_keyword = identifier_keyword(self.dialect)
         for pointer in self.walked:
             try:
                 node = lookup(out, pointer)

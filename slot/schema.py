@@ -2,46 +2,48 @@
 
 A schema is accepted only if it parses, is valid against its meta-schema (Draft 2020-12 unless
 ``$schema`` names Draft 7, 2019-09, 6 or 4), uses local references only, and stays under the limits
-(size, depth, number of subschemas, enum length). Every refusal is a :class:`SchemaError` naming the
+(size, depth, number of subschemas, enum length; the drafts and the meta-schema check are
+``slot.schema_drafts``). Every refusal is a :class:`SchemaError` naming the
 keyword and the JSON Pointer at fault, so callers get an answer they can act on. Nothing is ever
 fetched from the network: a reference to anything outside the document is refused before any validator
-runs. References inside it (through an ``$id`` base, an ``$anchor``, ``$dynamicRef``) are served: the
+runs, unless the operator's local schema registry holds the document it names (``slot.schema_registry``,
+setting ``schema_registry_dir``): then the parts of it the schema reaches are embedded into the document SLOT
+works from. References inside it (through an ``$id`` base, an ``$anchor``, ``$dynamicRef``) are served: the
 document SLOT works from has every one as a plain ``#/...`` pointer (``slot.local_refs``), and
-post-validation uses the document as given, with a registry of that document alone.
+post-validation uses the document as given, with a ``referencing`` registry of the draft meta-schemas (and of
+the local schema registry's documents, read from memory) that never fetches anything.
+
+A server checks the same schema text again and again (every request carries it): :class:`SchemaCache` keeps
+the checked :class:`Schema` objects, keyed by the sha256 of the text, the limits and the registry's
+fingerprint (``Structurer.load_schema`` uses the process-wide ``SCHEMAS``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-import jsonschema
 from jsonschema import validators
 from jsonschema_specifications import REGISTRY as META_SCHEMAS
+from referencing.exceptions import Unresolvable
 
 from slot.errors import SchemaError, UnsupportedSchemaError
 from slot.leaves import resolve_ref
-from slot.local_refs import localize
+from slot.local_refs import RemoteReferenceError, localize
 from slot.patterns import PatternTimeout, bound_jsonschema, time_budget
+from slot.schema_drafts import DEFAULT_DRAFT, DIALECTS, DRAFTS, check_meta_schema, draft_of  # noqa: F401 (re-exported)
+from slot.schema_registry import SchemaRegistry, bundle
 from slot.schema_tree import subschemas
+
+log = logging.getLogger(__name__)
 
 bound_jsonschema()  # post-validation never runs Python's backtracking re on model output
 
-DRAFTS: dict[str, type] = {
-    "https://json-schema.org/draft/2020-12/schema": validators.Draft202012Validator,
-    "https://json-schema.org/draft/2019-09/schema": validators.Draft201909Validator,
-    "http://json-schema.org/draft-07/schema": validators.Draft7Validator,
-    "http://json-schema.org/draft-06/schema": validators.Draft6Validator,
-    "http://json-schema.org/draft-04/schema": validators.Draft4Validator,
-}
-DEFAULT_DRAFT = validators.Draft202012Validator
-DIALECTS: dict[type, str] = {
-    validators.Draft202012Validator: "2020-12", validators.Draft201909Validator: "2019-09",
-    validators.Draft7Validator: "draft7", validators.Draft6Validator: "draft6", validators.Draft4Validator: "draft4",
-}
-"""Each draft's short name in ``slot.local_refs``."""
 FORMAT_CHECKER = validators.Draft202012Validator.FORMAT_CHECKER
 """The format checker of post-validation, whatever the draft: SLOT asserts formats (the grammar enforces those
 it knows), and older drafts' checkers miss formats newer ones check (draft 4 has no ``iri``, ``uuid`` or
@@ -67,7 +69,8 @@ class Schema:
     """The schema with every reference a ``#/...`` pointer of its root (``slot.local_refs``): what the grammar,
     closed objects, grounding and targets follow. The given document itself when it needed no rewrite."""
     canonical: str
-    """Compact JSON with sorted keys of the document as given: the text used for hashing and in the prompt."""
+    """Compact JSON with sorted keys of the document as given (with the parts of the registry documents it
+    references embedded under ``$defs``, when it references any): the text used for hashing and in the prompt."""
     hash: str
     """sha256 of the canonical text: the cache key of everything derived from this schema."""
     validator_class: type
@@ -76,6 +79,11 @@ class Schema:
     relaxed: tuple[str, ...] = ()
     """Keywords ``document`` leaves to post-validation (a ``$dynamicRef`` whose target depends on the dynamic
     scope); the enforcement lists them post-checked."""
+    registry: Any = None
+    """The ``referencing`` registry post-validation resolves references with (None: the draft meta-schemas alone);
+    a schema that references local schema registry documents gets ``SchemaRegistry.referencing``."""
+    embedded: tuple[str, ...] = ()
+    """The URIs of the local schema registry documents embedded in ``document`` (``slot.schema_registry``)."""
 
     @property
     def given(self) -> dict[str, Any] | bool:
@@ -84,8 +92,10 @@ class Schema:
 
     def validator(self) -> Any:
         """A jsonschema validator for instances, with format checking on (``FORMAT_CHECKER``), over the document
-        as given; its registry holds the draft meta-schemas and this document alone, so no reference is fetched."""
-        return self.validator_class(self.given, format_checker=FORMAT_CHECKER, registry=META_SCHEMAS)
+        as given; its registry holds the draft meta-schemas, this document and the local schema registry's
+        documents it references (``registry``), so no reference is fetched."""
+        return self.validator_class(self.given, format_checker=FORMAT_CHECKER,
+                                    registry=META_SCHEMAS if self.registry is None else self.registry)
 
     def errors(self, instance: Any) -> list[str]:
         """Validation errors of an instance, each as 'path: message', in a stable order.
@@ -99,6 +109,8 @@ class Schema:
                 found.extend(self.validator().iter_errors(instance))
             except PatternTimeout as exc:
                 stopped = f"/: validation stopped: {exc}"
+            except Unresolvable as exc:  # a URI neither the document nor the local schema registry holds
+                stopped = f"/: validation stopped: a reference does not resolve without fetching: {exc}"
         found.sort(key=lambda e: (list(map(str, e.absolute_path)), e.message))
         return [f"{_pointer(e.absolute_path) or '/'}: {e.message}" for e in found] + ([stopped] if stopped else [])
 
@@ -108,8 +120,10 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None = None) -> Schema:
-    """Parse and check a schema given as JSON text, UTF-8 bytes or an already parsed object."""
+def load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None = None,
+                registry: SchemaRegistry | None = None) -> Schema:
+    """Parse and check a schema given as JSON text, UTF-8 bytes or an already parsed object; references to other
+    documents are served from ``registry`` (``slot.schema_registry``) when it holds them, refused otherwise."""
     limits = limits or Limits()
     if isinstance(raw, bytes):
         if len(raw) > limits.max_bytes:
@@ -140,37 +154,42 @@ def load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None 
     if len(canonical.encode("utf-8")) > limits.max_bytes:
         raise SchemaError(f"schema is over the limit of {limits.max_bytes} bytes")
     _check_structure(document, limits)
-    validator_class = _draft_of(document)
-    _check_meta_schema(document, validator_class)
-    localized = localize(document, DIALECTS[validator_class])
+    validator_class = draft_of(document)
+    check_meta_schema(document, validator_class)
+    dialect = DIALECTS[validator_class]
+    bundled = None
+    try:
+        localized = localize(document, dialect)
+    except RemoteReferenceError:
+        if registry is None:
+            raise
+        bundled = bundle(document, dialect, registry)
+        if bundled is None:  # pragma: no cover - localize found a reference outside the document
+            raise
+        canonical = _check_bundle(bundled.document, bundled.uris, limits)
+        localized = localize(bundled.document, dialect, aliases=bundled.aliases, roots=bundled.roots)
     if isinstance(localized.document, dict):
         _check_refs(localized.document)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     return Schema(document=localized.document, canonical=canonical, hash=digest, validator_class=validator_class,
-                  source=None if localized.document is document else document, relaxed=localized.relaxed)
+                  source=None if localized.document is document else document, relaxed=localized.relaxed,
+                  registry=None if bundled is None else registry.referencing(validator_class),  # type: ignore[union-attr]
+                  embedded=() if bundled is None else bundled.uris)
 
 
-def _draft_of(document: dict[str, Any] | bool) -> type:
-    if not isinstance(document, dict) or "$schema" not in document:
-        return DEFAULT_DRAFT
-    uri = document["$schema"]
-    if not isinstance(uri, str):
-        raise SchemaError("$schema must be a string", path="/$schema", keyword="$schema")
-    key = uri.rstrip("#")
-    if key not in DRAFTS:
-        raise UnsupportedSchemaError(f"unsupported $schema {uri!r}; use one of: {', '.join(DRAFTS)}",
-                                     path="/$schema", keyword="$schema")
-    return DRAFTS[key]
-
-
-def _check_meta_schema(document: dict[str, Any] | bool, validator_class: type) -> None:
+def _check_bundle(document: dict[str, Any], uris: tuple[str, ...], limits: Limits) -> str:
+    """The limits on a schema with registry documents embedded; its canonical text."""
+    named = ", ".join(uris[:3]) + (f" and {len(uris) - 3} more" if len(uris) > 3 else "")
+    what = f"the schema with the {len(uris)} registry document{'s' if len(uris) > 1 else ''} it references ({named})"
+    canonical = canonical_json(document)
+    size = len(canonical.encode("utf-8"))
+    if size > limits.max_bytes:
+        raise SchemaError(f"{what} embedded is {size} bytes, over the limit of {limits.max_bytes}", keyword="limits")
     try:
-        error = jsonschema.exceptions.best_match(validator_class(validator_class.META_SCHEMA).iter_errors(document))
-    except RecursionError:
-        raise SchemaError("schema nesting is too deep", keyword="depth") from None
-    if error is not None:
-        raise SchemaError(f"schema violates the meta-schema: {error.message}",
-                          path=_pointer(error.absolute_path), keyword=str(error.validator))
+        _check_structure(document, limits)
+    except SchemaError as exc:
+        raise type(exc)(f"{what} embedded: {exc.message}", path=exc.path, keyword=exc.keyword) from None
+    return canonical
 
 
 def _check_structure(document: Any, limits: Limits) -> None:
@@ -280,3 +299,90 @@ def _escape(name: str) -> str:
 
 def _pointer(parts: Any) -> str:
     return "".join(f"/{_escape(str(p))}" for p in parts)
+
+
+class SchemaCache:
+    """Checked schemas by the sha256 of their text, the limits and the local schema registry's fingerprint; least
+    recently used evicted past ``capacity`` entries or ``max_bytes`` of canonical text.
+
+    A hit is the same :class:`Schema` object as the miss that stored it: nothing in SLOT changes a schema's
+    documents (the grammar, closed objects, prompt and targets copy what they rewrite), and a hit checks that
+    (the digest of ``document`` and ``source`` taken when stored): a changed entry is dropped, logged and
+    checked afresh. Refusals are not kept. A parsed object is keyed by its JSON text in its own key order and
+    checked from that text, so the cached schema shares nothing with the caller's object."""
+
+    def __init__(self, capacity: int = 128, max_bytes: int = 32 << 20) -> None:
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, Limits, str], tuple[Schema, int, str]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def load(self, raw: str | bytes | dict[str, Any] | bool, limits: Limits | None = None,
+             registry: SchemaRegistry | None = None) -> Schema:
+        """``load_schema(raw, limits, registry)``, from the cache when the same text was checked before."""
+        limits = limits or Limits()
+        if isinstance(raw, bytes):
+            text: str | bytes = raw
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            try:
+                text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError, RecursionError):
+                return load_schema(raw, limits, registry)  # refused there, with the reason
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        key = (hashlib.sha256(data).hexdigest(), limits, registry.fingerprint if registry is not None else "")
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+        if found is not None:
+            schema, _, digest = found
+            if _state(schema) == digest:
+                with self._lock:
+                    self.hits += 1
+                return schema
+            log.warning("a cached schema (hash %s) was changed after it was checked; checking it afresh",
+                        schema.hash[:12])
+            with self._lock:
+                if self._entries.get(key) is found:
+                    del self._entries[key]
+                    self._bytes -= found[1]
+        schema = load_schema(text, limits, registry)
+        size = len(schema.canonical)
+        with self._lock:
+            self.misses += 1
+            if size <= self.max_bytes and key not in self._entries:
+                self._entries[key] = (schema, size, _state(schema))
+                self._bytes += size
+                while len(self._entries) > self.capacity or self._bytes > self.max_bytes:
+                    _, (_, dropped, _) = self._entries.popitem(last=False)
+                    self._bytes -= dropped
+        return schema
+
+
+def _state(schema: Schema) -> str:
+    """A digest of the documents a schema holds (``SchemaCache`` checks they did not change)."""
+    text = json.dumps([schema.document, schema.source], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+SCHEMAS = SchemaCache()
+"""The process's schema cache (``Structurer.load_schema``)."""
+
+
+def cached_load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None = None,
+                       registry: SchemaRegistry | None = None) -> Schema:
+    """``load_schema`` through the process's :data:`SCHEMAS` cache."""
+    return SCHEMAS.load(raw, limits, registry)

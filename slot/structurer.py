@@ -110,8 +110,13 @@ class Structurer:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, progress: bool = True) -> "Structurer":
-        """Resolve the base model and adapters, load the engine, and build the grammar cache."""
+        """Read the local schema registry, resolve the base model and adapters, load the engine, and build the
+        grammar cache. The registry is read first: a bad ``schema_registry_dir`` fails here, before the model
+        loads, and the first request does not pay for reading it."""
+        from slot.schema_registry import registry_for
+
         settings = settings or Settings.from_env()
+        registry_for(settings)
         model_dir = resolve_base_model(settings.base_model, settings.home_path, progress=progress)
         adapters = adapter_paths(settings)
         if settings.engine == "vllm":
@@ -150,8 +155,12 @@ class Structurer:
         self.close()
 
     def load_schema(self, raw: str | bytes | dict[str, Any]) -> Schema:
-        """Check a schema under this server's limits."""
-        return load_schema(raw, self.limits)
+        """Check a schema under this server's limits, with its local schema registry (``schema_registry_dir``),
+        through the process's cache of checked schemas (the same text is checked once)."""
+        from slot.schema import cached_load_schema
+        from slot.schema_registry import registry_for
+
+        return cached_load_schema(raw, self.limits, registry_for(self.settings))
 
     def compile(self, schema: Schema, backend: str | None = None, *, strict: bool = False) -> tuple[Any, bool]:
         """Compile (or fetch from cache) the grammar of a schema; ``strict`` refuses one the grammar would relax."""

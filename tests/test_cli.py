@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "slot" / "samples"
 
 
-def slot(*args: str, stdin: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def slot(*args: str, stdin: bytes | None = None, timeout: float = 600,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "slot.cli", *args], input=stdin, capture_output=True,
                           timeout=timeout, env=env, cwd=ROOT)
 
@@ -79,6 +80,24 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, args, stdin, message):
     err = out.stderr.decode()
     assert out.returncode == 2, err
     assert message in err and "Traceback" not in err
+
+
+def test_slot_schema_serves_references_from_the_schema_registry_as_the_server_does(tmp_path):
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "common.json").write_text(json.dumps({
+        "$id": "https://example.com/schemas/common.json",
+        "$defs": {"city": {"type": "string", "enum": ["Paris", "Rome"]}}}))
+    schema = tmp_path / "order.json"
+    schema.write_text(json.dumps({"$id": "https://example.com/schemas/order.json", "type": "object",
+                                  "properties": {"city": {"$ref": "common.json#/$defs/city"}}, "required": ["city"]}))
+    out = slot("schema", str(schema), env={"SLOT_SCHEMA_REGISTRY_DIR": str(registry)})
+    assert out.returncode == 0, out.stderr.decode()
+    assert len(json.loads(out.stdout)["schema_hash"]) == 64
+    refused = slot("schema", str(schema), env={"SLOT_SCHEMA_REGISTRY_DIR": ""})
+    err = refused.stderr.decode()
+    assert refused.returncode == 2, err
+    assert "common.json" in err and "SLOT_SCHEMA_REGISTRY_DIR" in err and "Traceback" not in err
 
 
 def test_model_info_reports_the_cache(tmp_path):

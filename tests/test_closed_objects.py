@@ -43,6 +43,25 @@ def test_objects_that_ask_for_more_keys_stay_open(node):
     assert close_objects(node).get("additionalProperties") == node.get("additionalProperties")
 
 
+@pytest.mark.parametrize("parent", [{"properties": {"name": {}}}, {"required": ["name"]},
+                                    {"properties": {"name": {}}, "additionalProperties": True}])
+def test_any_of_branches_of_an_object_that_shapes_keys_stay_open(parent):
+    """A branch constrains the parent's object: closed, it would refuse the parent's keys (SchemaStore's asmdef:
+    ``required property 'name' is unsatisfiable``). Objects inside the branch are still closed."""
+    branch = {"properties": {"url": {"type": "object", "properties": {"host": {}}}}, "required": ["url"]}
+    schema = {"type": "object", **parent, "anyOf": [branch, {"required": ["id"]}]}
+    closed = close_objects(schema)
+    assert "additionalProperties" not in closed["anyOf"][0]
+    assert closed["anyOf"][0]["properties"]["url"]["additionalProperties"] is False
+    instance = {"name": "a", "url": {"host": "h"}}
+    assert jsonschema.Draft202012Validator(closed).is_valid(instance)
+
+
+def test_any_of_branches_of_a_plain_union_are_closed():
+    closed = close_objects({"anyOf": [{"type": "object", "properties": {"a": {}}}, {"type": "null"}]})
+    assert closed["anyOf"][0]["additionalProperties"] is False
+
+
 @pytest.mark.parametrize("keyword, value", [
     ("allOf", [{"properties": {"b": {}}}]), ("oneOf", [{"type": "object"}, {"type": "null"}]),
     ("not", {"required": ["b"]}), ("if", {"required": ["a"]}), ("unevaluatedProperties", False)])

@@ -147,15 +147,18 @@ def test_strict_and_relaxed_grammars_are_cached_apart_and_strict_serves_value_ch
 
 
 REFUSED = [
-    ({"type": "object", "patternProperties": {"^a": {}, "^ab": {}}}, "patternProperties"),
     ({"allOf": [True, False]}, "false"),
-    ({"type": "array", "maxItems": 2.0}, "maxItems"),
-    ({"type": "integer", "maximum": 18446744073709551616}, "maximum"),
-    ({"type": "number", "maximum": 1.8446744073709552e19}, "maximum"),
-    ({"type": "string", "pattern": "\\bab"}, "pattern"),
+    ({"type": "string", "pattern": "[^\\s\\S]"}, "pattern"),  # a regex no string matches
     ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "required"),
     ({"enum": []}, "enum"),
 ]
+REWRITTEN = [
+    ({"type": "object", "patternProperties": {"^a": {}, "^ab": {}}}, "patternProperties"),
+    ({"type": "integer", "maximum": 18446744073709551616}, "maximum"),
+    ({"type": "number", "maximum": 1.8446744073709552e19}, "maximum"),
+    ({"type": "string", "pattern": "\\bab"}, "pattern"),
+]
+"""Refused until the grammar's document was rewritten where the engine fails (``slot.grammar.rewrites``)."""
 
 
 @pytest.mark.parametrize("schema, keyword", REFUSED, ids=[keyword for _, keyword in REFUSED])
@@ -166,6 +169,16 @@ def test_a_grammar_refusal_names_its_keyword(grammars, schema, keyword):
             grammars.get(load_schema(schema), "llguidance", strict=strict)
         assert caught.value.keyword == keyword
         assert f"`{keyword}`" in caught.value.message
+
+
+@pytest.mark.parametrize("schema, keyword", REWRITTEN, ids=[keyword for _, keyword in REWRITTEN])
+def test_what_the_engine_fails_on_is_served_relaxed_and_refused_strict(grammars, schema, keyword):
+    """Served with the keyword left out of the grammar and listed (tests/test_grammar_rewrites.py); strict refuses."""
+    compiled, _ = grammars.get(load_schema(schema), "llguidance")
+    assert compiled.post_checked == [keyword] and compiled.enforcement.relaxed_keywords == [keyword]
+    with pytest.raises(UnsupportedSchemaError) as caught:
+        grammars.get(load_schema(schema), "llguidance", strict=True)
+    assert caught.value.keyword == keyword and f"`{keyword}`" in caught.value.message
 
 
 def test_no_refusal_of_the_test_suite_leaves_the_keyword_unnamed(grammars, benchmark_module):
@@ -186,7 +199,7 @@ def test_no_refusal_of_the_test_suite_leaves_the_keyword_unnamed(grammars, bench
                 refused[strict] += 1
                 if not exc.keyword:
                     unnamed.append(f"{case.file}: {case.description}: {exc.message[:120]}")
-    assert refused[True] > 150 and 20 < refused[False] < refused[True] and not unnamed, (refused, unnamed)
+    assert refused[True] > 150 and 10 < refused[False] < refused[True] and not unnamed, (refused, unnamed)
 
 
 def test_a_message_no_rule_knows_is_quoted_and_said_to_name_no_keyword():

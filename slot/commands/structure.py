@@ -15,7 +15,7 @@ from slot.grounding.policy import GROUNDING_POLICIES
 
 MODEL_FIELDS = ["home", "base_model", "adapter", "adapters", "grammar_backend", "dtype", "threads", "max_tokens",
                 "max_string_repeats", "max_number_digits", "finish_window", "parse_first", "relaxed_retries", "speculation", "draft_tokens", "max_text_chars", "engine", "vllm_max_num_seqs", "vllm_kv_cache_mb",
-                "vllm_max_model_len", "vllm_enforce_eager", "vllm_custom_ops"]
+                "vllm_max_model_len", "vllm_enforce_eager", "vllm_custom_ops", "schema_registry_dir"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slot.schema import load_schema
+    from slot.schema_registry import registry_for
     from slot.structurer import Structurer, check_text, schema_limits
 
     if args.input:
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     text = args.text if args.text is not None else _read_stdin()
     settings = Settings.from_args(args)
     check_text(text, settings.max_text_chars)  # refuse bad input before the model loads
-    schema = load_schema(schema_path.read_bytes(), schema_limits(settings))
+    schema = load_schema(schema_path.read_bytes(), schema_limits(settings), registry_for(settings))  # as the server
     with Structurer.from_settings(settings) as structurer:
         result = structurer.structure(text, schema, constrained=args.constrained, adapter=args.use_adapter,
                                       grounding_policy=args.grounding_policy, strict=args.strict)

@@ -257,8 +257,8 @@ class VllmEngine(Engine):
             return None
         from vllm.sampling_params import StructuredOutputsParams
 
-        schema = request.json_schema
-        if schema is None:
+        schema = request.json_schema if request.grammar.document is None else request.grammar.document
+        if schema is None:  # the document SLOT's backend rewrote for the grammar (slot.grammar.rewrites) comes first
             raise ModelError("the vllm engine needs the JSON Schema of a constrained request")
         if schema is True:
             schema = {}

@@ -75,6 +75,9 @@ class CompiledGrammar(abc.ABC):
     unchecked: list[str] = field(default_factory=list)
     """What neither the grammar nor post-validation enforces: ``format:NAME`` for format names no checker knows
     (annotations, as JSON Schema treats unknown formats)."""
+    document: Any = field(default=None, repr=False, compare=False)
+    """The document the grammar was built from where the backend rewrote the one given (``slot.grammar.rewrites``);
+    None when it is the one given. Engines that compile the schema themselves (vLLM) must use it."""
 
     enforcement: Enforcement | None = field(default=None, repr=False, compare=False)
     """What enforces each keyword of the schema (``slot.enforcement``); set by the GrammarCache that compiled it."""

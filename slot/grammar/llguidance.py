@@ -15,9 +15,12 @@ import numpy as np
 from slot.enforcement import GRAMMAR_KEYWORDS
 from slot.grammar.base import CompiledGrammar, Matcher, bitmask_allows, unpack_bitmask
 from slot.grammar.refusals import keywords_of, refusal
+from slot.grammar.rewrites import REWRITABLE, rewrite
 from slot.schema import FORMAT_CHECKER
 
 _OPTIONS = {"whitespace_flexible": False}
+MAX_REWRITES = 4
+"""Rounds of ``slot.grammar.rewrites`` one compile may take (each acts on the keywords the last error named)."""
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (.+)")
 
 
@@ -102,35 +105,54 @@ class LLGuidanceBackend:
     def compile(self, schema: dict[str, Any] | bool, schema_hash: str) -> CompiledGrammar:
         """The exact grammar when llguidance can build one; otherwise the closest one (its ``lenient`` compile:
         ``oneOf`` as ``anyOf``, ``not``, ``if``/``then``/``else``, ``dependent*``... left out), every keyword it
-        relaxed listed in ``post_checked``. A relaxation no rule in ``slot.grammar.refusals`` names is refused."""
+        relaxed listed in ``post_checked``. A relaxation no rule in ``slot.grammar.refusals`` names is refused.
+        Where even the lenient compile fails on bounds, regexes or ``$ref`` siblings, the document is rewritten for
+        the grammar (``slot.grammar.rewrites``) and the keywords dropped are listed as relaxed too."""
         started = time.perf_counter()
-        grammar, is_error, messages = self._grammar(schema, lenient=False)
-        if is_error:
-            grammar, is_error, messages = self._grammar(schema, lenient=True)
+        document, dropped = schema, set()
+        for _ in range(MAX_REWRITES + 1):
+            grammar, is_error, messages = self._grammar(document, lenient=False)
             if is_error:
-                raise refusal(self.name, "; ".join(messages), schema)
-        relaxed = Relaxation.of(messages, schema)  # the warnings of the compile that served: all it left out
+                grammar, is_error, messages = self._grammar(document, lenient=True)
+            if not is_error:
+                break
+            error = refusal(self.name, "; ".join(messages), document)
+            named = set(error.keyword.split(",")) if error.keyword else set()
+            rewritten = rewrite(document, named, self._fails) if named and named <= REWRITABLE else None
+            if rewritten is None or not rewritten.changed:
+                raise error
+            document, dropped = rewritten.document, dropped | rewritten.dropped
+        else:
+            raise error
+        relaxed = Relaxation.of(messages, document)  # the warnings of the compile that served: all it left out
         if relaxed.unknown:  # a relaxation no rule names: refused rather than left unsaid
-            raise refusal(self.name, "; ".join(relaxed.unknown), schema)
+            raise refusal(self.name, "; ".join(relaxed.unknown), document)
         spare = llguidance.LLMatcher(self.tokenizer, grammar, log_level=0)
         if spare.is_error():
-            raise refusal(self.name, spare.get_error().split("\n", 1)[0], schema)
+            raise refusal(self.name, spare.get_error().split("\n", 1)[0], document)
         checked, unchecked = relaxed.formats()
-        post_checked = sorted((relaxed.keywords - {"format"}) | ({"format"} if checked else set()))
+        post_checked = sorted((relaxed.keywords - {"format"}) | ({"format"} if checked else set()) | dropped)
         return LLGuidanceGrammar(backend=self.name, schema_hash=schema_hash,
                                  compile_ms=(time.perf_counter() - started) * 1000, post_checked=post_checked,
-                                 unchecked=[f"format:{name}" for name in unchecked], grammar=grammar,
+                                 unchecked=[f"format:{name}" for name in unchecked],
+                                 document=None if document is schema else document, grammar=grammar,
                                  tokenizer=self.tokenizer, vocab_size=self.vocab_size, _spare=spare)
 
     def _grammar(self, schema: dict[str, Any] | bool, *, lenient: bool) -> tuple[str, bool, list[str]]:
-        """The grammar of a schema, whether validating it failed, and the error or warnings."""
+        """The grammar of a schema, whether building or validating it failed, and the error or warnings."""
         try:
             grammar = llguidance.LLMatcher.grammar_from_json_schema(
                 schema, defaults=dict(_OPTIONS), overrides={"lenient": True} if lenient else None)
-        except (ValueError, TypeError, RuntimeError) as exc:
-            raise refusal(self.name, str(exc), schema) from None
+        except (ValueError, TypeError, RuntimeError) as exc:  # e.g. "Value is not JSON serializable" (2**64)
+            return "", True, [str(exc)]
         is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, self.tokenizer)
         return grammar, is_error, list(messages)
+
+    def _fails(self, probe: dict[str, Any]) -> bool:
+        """Whether llguidance cannot compile a small schema for a limit of its own (``slot.grammar.rewrites``'
+        probe): not when the schema admits no value ("Unsatisfiable schema"), which stays a refusal."""
+        _, is_error, messages = self._grammar(probe, lenient=True)
+        return is_error and not all(message.startswith("Unsatisfiable schema") for message in messages)
 
 
 @dataclass
