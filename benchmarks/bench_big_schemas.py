@@ -2,9 +2,9 @@
 
 Every SchemaStore schema (``../shared/data/schemastore/schemas``, as ``bench_schema_coverage`` reads it) of at
 least ``--min-kb`` goes through SLOT's own path with the byte limit lifted and every other bound kept (depth,
-subschemas, enum values): ``load_schema``, the prompt rendering (``slot.prompt.schema_rendering``: full or
-compact, its tokens) and the llguidance grammar through a ``GrammarCache`` (open objects closed). Per schema:
-wall-clock load and compile times and the peak resident memory *added* while compiling (the worker samples its
+subschemas, enum values): ``load_schema``, the prompt rendering (``slot.prompt.schema_rendering``: full,
+compact or skeleton, its tokens) and the llguidance grammar through a ``GrammarCache`` (open objects closed).
+Per schema: wall-clock load and compile times and the peak resident memory *added* while compiling (the worker samples its
 RSS every 2 ms; the baseline is its RSS just before), and the worker's peak RSS so far. One worker process
 compiles one schema at a time; past ``--timeout`` it is killed and restarted (counted as a timeout), so the
 numbers are not bounded by the server's compile timeout and show what a limit would have to absorb. Results are
@@ -67,7 +67,7 @@ def _worker(model_dir: str, requests: Any, replies: Any) -> None:
             try:
                 rendering = schema_rendering(tokenizer, schema, settings.max_prompt_tokens)
                 row.update(prompt_tokens=rendering.tokens, full_prompt_tokens=rendering.full_tokens,
-                           compact=rendering.compact, prompt_fits=True)
+                           compact=rendering.compact, level=rendering.level, depth=rendering.depth, prompt_fits=True)
             except SlotError as exc:
                 row.update(prompt_fits=False, prompt_reason=str(exc)[:160])
             peak = [0]
@@ -161,8 +161,12 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "compile_ms": stats([r["compile_ms"] for r in compiled]),
             "load_ms": stats([r["load_ms"] for r in group if "load_ms" in r]),
             "peak_rss_added_mb": stats([r["peak_rss_added_mb"] for r in compiled]),
-            "compact_prompts": sum(bool(r.get("compact")) for r in group),
+            "compact_prompts": sum(r.get("level") == "compact" for r in group),
+            "skeleton_prompts": sum(r.get("level") == "skeleton" for r in group),
             "prompt_too_long": sum(r.get("prompt_fits") is False for r in group),
+            "served": sum(bool(r.get("prompt_fits")) for r in compiled),
+            "served_by_level": {level: sum(r.get("level") == level for r in compiled if r.get("prompt_fits"))
+                                for level in ("full", "compact", "skeleton")},
         })
     return out
 
@@ -171,12 +175,14 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [f"| size (KB) | schemas | compiled | refused | timeouts | compile ms p50 / p95 / max | "
              "load_schema ms p50 / p95 / max | peak RSS added MB p50 / p95 / max | compact prompts | "
-             "prompt too long even compact |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "skeleton prompts | prompt too long even as a skeleton | served (compiled, prompt fits): full / compact "
+             "/ skeleton |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     triple = lambda s: f"{s['p50']} / {s['p95']} / {s['max']}" if s["n"] else "-"  # noqa: E731
     for b in report["buckets"]:
         lines.append(f"| {b['kb']} | {b['schemas']} | {b['compiled']} | {b['refused']} | {b['timeouts']} | "
                      f"{triple(b['compile_ms'])} | {triple(b['load_ms'])} | {triple(b['peak_rss_added_mb'])} | "
-                     f"{b['compact_prompts']} | {b['prompt_too_long']} |")
+                     f"{b['compact_prompts']} | {b['skeleton_prompts']} | {b['prompt_too_long']} | {b['served']}: "
+                     f"{' / '.join(str(n) for n in b['served_by_level'].values())} |")
     most = max((r.get("worker_max_rss_mb", 0) for r in report["schemas"]), default=0)
     head = (f"Run {m['date']}, commit {m['commit']}, {m['cpu']} ({m['cores']} cores, load {m['load']}), "
             f"worker restarts {report['restarts']}; the worker's peak RSS over the whole run (tokenizer included): "

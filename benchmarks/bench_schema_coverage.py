@@ -17,6 +17,12 @@ grammar refuses is counted as a **closed-object refusal** when the grammar of th
 left open) accepts it: the cost of closing objects, reported apart. Invalid instances must be refused by the
 grammar or, failing that, by post-validation (``Schema.errors``).
 
+SLOT accepts a schema only when its prompt fits: the rendering Structure would use at the settings'
+``max_prompt_tokens`` (``slot.prompt.schema_rendering``: the full schema, a compact level or its skeleton) must
+leave room for a text, as ValidateSchema and Structure refuse it otherwise (the refusal stage ``prompt_too_long``,
+checked after ``load_schema`` and before the grammar, in the server's order); the report counts which rendering
+the served schemas need.
+
 A schema is **served** when SLOT accepts it and its grammar accepts every valid instance (closed-object
 refusals aside); plain llguidance's served share counts the schemas it compiles whose grammar accepts every
 valid instance. SLOT serves a schema its grammar can only approximate **relaxed** by default (the closest
@@ -45,6 +51,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,10 +100,16 @@ class Row:
 
     name: str
     slot: str = ""
-    """'accepted', or where SLOT refused it: 'load_schema', 'grammar', 'timeout'."""
+    """'accepted', or where SLOT refused it: 'load_schema', 'prompt_too_long', 'grammar', 'timeout'."""
     slot_keyword: str = ""
     slot_reason: str = ""
     slot_compile_ms: float | None = None
+    slot_prompt: str = ""
+    """The schema rendering the prompt carries (``SchemaRendering.level``: 'full', 'compact' or 'skeleton')."""
+    slot_prompt_tokens: int | None = None
+    """Its prompt tokens with an empty text."""
+    slot_prompt_depth: int | None = None
+    """The depth a skeleton is cut at."""
     slot_relaxed: list[str] = field(default_factory=list)
     """The keywords SLOT's grammar approximates (``Enforcement.relaxed_keywords``): a strict request refuses it."""
     registry_documents: list[str] = field(default_factory=list)
@@ -227,6 +240,8 @@ class Runner:
         """The local schema registry SLOT's path loads schemas with (None: none, as the server's default)."""
         self.tokenizer = tokenizer
         self.limits = schema_limits(settings)
+        self.max_prompt_tokens = settings.max_prompt_tokens
+        """The prompt budget the schema's rendering must leave room for a text in (the server's setting)."""
         self.timeout_s = settings.compile_timeout_s
         self.slot = GrammarCache(tokenizer, vocab_size, compile_timeout_s=self.timeout_s)
         self.open = GrammarCache(tokenizer, vocab_size, compile_timeout_s=self.timeout_s, close_objects=False)
@@ -348,6 +363,7 @@ def slot_accepts(compiled: Any, ids: list[int]) -> bool:
 def run_case(runner: Runner, case: SchemaCase) -> Row:
     """SLOT's path and plain llguidance on one schema and its instances."""
     from slot.errors import SlotError
+    from slot.prompt import schema_rendering
     from slot.schema import load_schema
 
     row = Row(case.name)
@@ -369,6 +385,10 @@ def run_case(runner: Runner, case: SchemaCase) -> Row:
     try:
         schema = load_schema(case.raw, runner.limits, runner.registry)
         row.registry_documents = list(schema.embedded)
+        stage = "prompt_too_long"
+        rendering = schema_rendering(runner.tokenizer, schema, runner.max_prompt_tokens)  # as ValidateSchema
+        row.slot_prompt, row.slot_prompt_tokens, row.slot_prompt_depth = \
+            rendering.level, rendering.tokens, rendering.depth
         stage = "grammar"
         started = time.perf_counter()
         compiled, _ = runner.slot.get(schema, BACKEND)
@@ -440,6 +460,7 @@ def share(part: int, whole: int) -> float | None:
 
 def summarise(rows: list[Row]) -> dict[str, Any]:
     """The per-source numbers."""
+    from slot.prompt import LEVELS
     accepted = [r for r in rows if r.slot == "accepted"]
     refusals: dict[str, int] = {}
     for r in rows:
@@ -476,6 +497,13 @@ def summarise(rows: list[Row]) -> dict[str, Any]:
             "schemas_with_closed_objects": sum(bool(r.closed_objects) for r in accepted),
             "compile_ms": percentiles([r.slot_compile_ms for r in accepted if r.slot_compile_ms is not None]),
             "timeouts": sum(r.slot == "timeout" for r in rows),
+            "refused_prompt_too_long": sum(r.slot == "prompt_too_long" for r in rows),
+            "served_prompt_renderings": {level: sum(r.served and r.slot_prompt == level for r in rows)
+                                         for level in LEVELS},
+            "served_without_registry_prompt_renderings": {
+                level: sum(r.served_without_registry and r.slot_prompt == level for r in rows) for level in LEVELS},
+            "served_skeleton_depths": dict(sorted(Counter(r.slot_prompt_depth for r in rows
+                                                          if r.served and r.slot_prompt == "skeleton").items())),
             "refusals": dict(sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))),
             "ignored_keywords": dict(sorted(ignored.items(), key=lambda kv: (-kv[1], kv[0]))),
             "served_relaxed": sum(r.served and bool(r.slot_relaxed) for r in rows),
@@ -585,6 +613,12 @@ def markdown(report: dict[str, Any]) -> str:
             "SLOT's refusals (stage:keyword count): " + (", ".join(f"`{k}` {v}" for k, v in s["refusals"].items())
                                                        or "none") + ".",
             "",
+            f"Prompt (max_prompt_tokens {report['settings'].get('max_prompt_tokens')}): refused as too long even as a "
+            f"skeleton: {s['refused_prompt_too_long']}; the served schemas' prompt carries the full schema "
+            f"{s['served_prompt_renderings']['full']}, a compact rendering {s['served_prompt_renderings']['compact']}, "
+            f"its skeleton {s['served_prompt_renderings']['skeleton']} (cut at depth: "
+            + (", ".join(f"{d}: {n}" for d, n in s["served_skeleton_depths"].items()) or "-") + ").",
+            "",
             *([f"Local schema registry `{report['settings']['registry']['directory']}` "
                f"({report['settings']['registry']['documents']} documents): SLOT serves "
                f"{cell(s['served'], total)} with it, {cell(s['served_without_registry'], total)} without it; "
@@ -647,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
                  "Generated by benchmarks/bench_schema_coverage.py.",
         "machine": machine(),
         "settings": {"compile_timeout_s": runner.timeout_s, "backend": BACKEND, "limits": asdict(runner.limits),
+                     "max_prompt_tokens": runner.max_prompt_tokens,
                      "base_model": settings.base_model, "corpus": str(args.root),
                      "registry": {"directory": str(args.registry), "documents": len(registry),
                                   "uris": len(registry.uris()), "id_conflicts": len(registry.conflicts),

@@ -165,8 +165,8 @@ class Settings:
 
     max_schema_bytes: int = 131_072
     """Largest schema accepted, in bytes of JSON (what compile time and memory allow:
-    benchmarks/results/big_schemas_2026-12-07.md); a schema too big for the prompt is written compact there
-    (``slot.prompt.schema_rendering``), the grammar always gets it in full."""
+    benchmarks/results/big_schemas_2026-12-07.md); a schema too big for the prompt is written compact there, or
+    as its skeleton cut to a depth (``slot.prompt.schema_rendering``), the grammar always gets it in full."""
 
     max_schema_depth: int = 24
     """Deepest nesting of a schema accepted."""

@@ -7,9 +7,10 @@ The model's chat template (if it has one) frames the messages; the text is splic
 
 The schema is written as its canonical JSON (every training row is written so). A schema whose full rendering
 takes more than ``SCHEMA_SHARE`` of the prompt budget is written compact instead (:func:`compact_schema`:
-structure, types, enums and short descriptions), so a big schema still leaves the text room; the grammar always
-gets the full schema. :func:`schema_rendering` picks the one rendering every path uses (Structure, ValidateSchema,
-``slot schema``).
+structure, types, enums and short descriptions), and when even that takes too much, as its skeleton
+(``slot.schema_skeleton``: the top levels only, deeper subschemas cut to stubs), so a big schema still leaves the
+text room; the grammar always gets the full schema. :func:`schema_rendering` picks the one rendering every path uses
+(Structure, ValidateSchema, ``slot schema``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from urllib.parse import unquote
 from slot.errors import InvalidRequestError
 from slot.leaves import resolve_ref
 from slot.schema import Schema, canonical_json
+from slot.schema_skeleton import SchemaSkeleton
 from slot.schema_tree import subschemas
 from slot.target import target_text
 
-__all__ = ["COMPACT_DESCRIPTIONS", "NOISE", "Prompt", "PromptTokens", "SCHEMA_SHARE", "SYSTEM", "SchemaRendering",
-           "Tokenizer", "answer_end_id", "compact_schema", "encode", "head_ids", "render", "schema_prompt_tokens",
-           "schema_rendering", "stop_ids", "target_text", "user_message"]
+__all__ = ["COMPACT_DESCRIPTIONS", "LEVELS", "NOISE", "Prompt", "PromptTokens", "SCHEMA_SHARE", "SYSTEM",
+           "SchemaRendering", "Tokenizer", "answer_end_id", "compact_schema", "encode", "head_ids", "render",
+           "schema_prompt_tokens", "schema_rendering", "stop_ids", "target_text", "user_message"]
 
 SYSTEM = (
     "You convert text into JSON. Output one JSON value that is valid against the given JSON Schema. "
@@ -161,6 +163,11 @@ COMPACT_DESCRIPTIONS = (120, 40, 0)
 """Longest description (characters) of each compact level, tried in turn until one fits ``SCHEMA_SHARE``;
 0 leaves descriptions out."""
 
+LEVELS = ("full", "compact", "skeleton")
+"""The renderings a prompt's schema can take, largest first (``SchemaRendering.level``): the canonical JSON, a
+compact level (``compact_schema``), the skeleton of the description-less compact level cut to a depth
+(``slot.schema_skeleton``)."""
+
 NOISE = frozenset({
     "examples", "example", "default", "$comment", "$schema", "$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor",
     "$vocabulary", "deprecated", "readOnly", "writeOnly", "markdownDescription", "markdownEnumDescriptions",
@@ -179,9 +186,13 @@ class SchemaRendering:
     tokens: int
     """Prompt tokens with an empty text (``schema_prompt_tokens``)."""
     compact: bool
-    """True when the text is a compact rendering (``compact_schema``), not the canonical JSON."""
+    """True when the text is not the canonical JSON: a compact rendering (``compact_schema``) or a skeleton."""
     full_tokens: int
     """Prompt tokens of the full rendering, for reports."""
+    level: str = "full"
+    """Which rendering the text is, one of ``LEVELS``."""
+    depth: int | None = None
+    """The depth a skeleton is cut at (``slot.schema_skeleton``); None for the other levels."""
 
 
 def compact_schema(document: Any, description_chars: int = COMPACT_DESCRIPTIONS[0]) -> Any:
@@ -218,26 +229,65 @@ def compact_schema(document: Any, description_chars: int = COMPACT_DESCRIPTIONS[
 
 def schema_rendering(tokenizer: Tokenizer, schema: Schema, max_prompt_tokens: int) -> SchemaRendering:
     """The rendering of ``schema`` its prompts carry: the canonical JSON when it takes at most ``SCHEMA_SHARE`` of
-    ``max_prompt_tokens``, else the first compact level that does, else the smallest. Raises InvalidRequestError
-    when even the smallest leaves no room for a text within ``max_prompt_tokens``."""
+    ``max_prompt_tokens``, else the first compact level that does, else the deepest skeleton that does (cut at
+    depth 1 at the shallowest), else the smallest of them all. Raises InvalidRequestError when even the smallest
+    leaves no room for a text within ``max_prompt_tokens``."""
     full = schema_prompt_tokens(tokenizer, schema.canonical)
     share = int(max_prompt_tokens * SCHEMA_SHARE)
-    if full <= share:
-        return SchemaRendering(schema.canonical, full, compact=False, full_tokens=full)
     best = SchemaRendering(schema.canonical, full, compact=False, full_tokens=full)
+    if full <= share:
+        return best
+    bare: Any = schema.document
     for chars in COMPACT_DESCRIPTIONS:
-        text = canonical_json(compact_schema(schema.document, chars))
+        bare = compact_schema(schema.document, chars)
+        text = canonical_json(bare)
         tokens = schema_prompt_tokens(tokenizer, text)
         if tokens < best.tokens:
-            best = SchemaRendering(text, tokens, compact=True, full_tokens=full)
+            best = SchemaRendering(text, tokens, compact=True, full_tokens=full, level="compact")
         if tokens <= share:
-            break
+            return best
+    skeleton = _skeleton_rendering(tokenizer, SchemaSkeleton(bare, drop=_skeleton_drops), share, full)
+    if skeleton.tokens < best.tokens:
+        best = skeleton
     if best.tokens >= max_prompt_tokens:
         raise InvalidRequestError(
-            f"the schema alone takes {best.tokens} prompt tokens even in its compact rendering (full: {full}), over "
-            f"the prompt budget of {max_prompt_tokens} tokens (max_prompt_tokens) with no room for any text; "
-            "shorten the schema (descriptions, enums, unused $defs) or raise max_prompt_tokens", field="schema")
+            f"the schema alone takes {best.tokens} prompt tokens even in its compact rendering cut to its top level "
+            f"(full: {full}), over the prompt budget of {max_prompt_tokens} tokens (max_prompt_tokens) with no room "
+            "for any text; shorten the schema (fewer properties or $defs at its top, shorter enums) or raise "
+            "max_prompt_tokens", field="schema")
     return best
+
+
+def _skeleton_rendering(tokenizer: Tokenizer, skeleton: SchemaSkeleton, share: int, full: int) -> SchemaRendering:
+    """The deepest skeleton whose prompt takes at most ``share`` tokens, else the one cut at depth 1 (the
+    smallest). A deeper cut shows all a shallower one does and more, so the size grows with the depth: a binary
+    search over 1..``skeleton.height`` finds the deepest that fits in a few tokenizations (each one of a text the
+    size of the cut, where trying every depth from the deepest would tokenize several near-full renderings)."""
+    tried: dict[int, SchemaRendering] = {}
+
+    def at(depth: int) -> SchemaRendering:
+        if depth not in tried:
+            text = canonical_json(skeleton.render(depth))
+            tried[depth] = SchemaRendering(text, schema_prompt_tokens(tokenizer, text), compact=True,
+                                           full_tokens=full, level="skeleton", depth=depth)
+        return tried[depth]
+
+    low, high = 1, max(1, skeleton.height)
+    if at(low).tokens > share:
+        return at(low)
+    while low < high:  # at(low) fits
+        middle = (low + high + 1) // 2
+        if at(middle).tokens <= share:
+            low = middle
+        else:
+            high = middle - 1
+    return at(low)
+
+
+def _skeleton_drops(key: str) -> bool:
+    """The keywords no subschema of a skeleton keeps: the compact rendering's noise, titles and descriptions (the
+    skeleton is cut from the level without them; this reaches the regions only references lead to)."""
+    return key in NOISE or key.startswith("x-") or key in ("title", "description")
 
 
 def _words(text: str) -> list[str]:

@@ -202,8 +202,9 @@ class Structurer:
 
     def rendering(self, schema: Schema) -> SchemaRendering:
         """The schema text this server's prompts carry for ``schema`` (``slot.prompt.schema_rendering``: full, or
-        compact when the full one takes over half of max_prompt_tokens); InvalidRequestError when even the compact
-        one leaves no room for a text. Structure and ValidateSchema both take it from here."""
+        compact when the full one takes over half of max_prompt_tokens, or its skeleton when even the compact one
+        does); InvalidRequestError when even the smallest leaves no room for a text. Structure and ValidateSchema
+        both take it from here."""
         found = self._renderings.get(schema.hash)
         if found is None:
             found = schema_rendering(self.engine.tokenizer, schema, self.settings.max_prompt_tokens)

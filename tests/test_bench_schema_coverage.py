@@ -66,7 +66,9 @@ def test_the_summary_and_the_report(report):
     assert (slot["invalid_instances"], slot["invalid_rejected_grammar_or_post"], slot["invalid_passing_both"]) == \
         (4, 4, [])
     assert (strict["invalid_instances"], strict["invalid_rejected_grammar_or_post"]) == (3, 3)
-    assert slot["refusals"] == {}
+    assert slot["refusals"] == {} and slot["refused_prompt_too_long"] == 0
+    assert slot["served_prompt_renderings"] == {"full": 4, "compact": 0, "skeleton": 0}  # small schemas: in full
+    assert report["settings"]["max_prompt_tokens"] == 6144
     assert slot["compile_ms"]["p50"] is not None and slot["compile_ms"]["max"] >= slot["compile_ms"]["p95"]
     assert (plain["accepted"], lenient["accepted"]) == (1, 3)
     assert report["sources"]["kubernetes"]["available"] is False
@@ -77,3 +79,36 @@ def test_a_missing_corpus_is_a_clear_message_not_a_traceback(benchmark_module, t
     bench = benchmark_module("bench_schema_coverage")
     assert bench.main(["--root", str(tmp_path / "nowhere")]) == 2
     assert "no SchemaStore data at" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tight_report(benchmark_module, tmp_path_factory):
+    """The same corpus with a prompt budget of 100 tokens (SLOT_MAX_PROMPT_TOKENS, as the server reads it): the
+    instructions alone take 68, so the schemas' renderings decide (person: 132 in full, 100 even as a skeleton;
+    choice: 85 in full, 81 as a skeleton; tags and keys: 87 and 97, which no rendering makes smaller)."""
+    bench = benchmark_module("bench_schema_coverage")
+    out = tmp_path_factory.mktemp("coverage_tight") / "coverage.json"
+    with pytest.MonkeyPatch.context() as patch:  # this run only: the other fixture keeps the defaults
+        patch.setenv("SLOT_MAX_PROMPT_TOKENS", "100")
+        assert bench.main(["--root", str(CORPUS), "--out", str(out), "--no-kubernetes", "--quiet"]) == 0
+    return json.loads(out.read_text(encoding="utf-8")), out.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def test_a_schema_whose_prompt_does_not_fit_is_not_served(tight_report):
+    report, text = tight_report
+    assert report["settings"]["max_prompt_tokens"] == 100
+    rows = {row["name"]: row for row in report["sources"]["schemastore"]["schemas"]}
+    person, choice, tags = rows["person"], rows["choice"], rows["tags"]
+    # person's grammar is fine, but its prompt leaves no room for a text: refused before the grammar, as
+    # ValidateSchema refuses it
+    assert (person["slot"], person["served"], person["slot_compile_ms"]) == ("prompt_too_long", False, None)
+    assert "prompt budget of 100 tokens" in person["slot_reason"]
+    assert (choice["slot"], choice["slot_prompt"], choice["slot_prompt_depth"]) == ("accepted", "skeleton", 1)
+    assert choice["served"] and choice["slot_prompt_tokens"] < 100
+    assert (tags["slot_prompt"], tags["slot_prompt_depth"]) == ("full", None) and tags["served"]
+    slot = report["sources"]["schemastore"]["summary"]["slot"]
+    assert (slot["accepted"], slot["served"], slot["refused_prompt_too_long"]) == (3, 3, 1)
+    assert slot["refusals"] == {"prompt_too_long:-": 1}
+    assert slot["served_prompt_renderings"] == {"full": 2, "compact": 0, "skeleton": 1}
+    assert slot["served_skeleton_depths"] == {"1": 1}
+    assert "refused as too long even as a skeleton: 1" in text and "its skeleton 1 (cut at depth: 1: 1)" in text

@@ -138,7 +138,7 @@ def test_the_full_rendering_serves_every_schema_that_fits_and_a_big_one_gets_the
 
     small = load_schema({"type": "object", "properties": {"a": {"type": "string", "title": "A", "examples": ["x"]}}})
     chosen = prompt.schema_rendering(tokenizer, small, 6144)
-    assert not chosen.compact and chosen.text == small.canonical
+    assert not chosen.compact and chosen.text == small.canonical and chosen.level == "full"
     assert chosen.tokens == chosen.full_tokens == prompt.schema_prompt_tokens(tokenizer, small.canonical)
     for schema in {json.dumps(row["json_schema"], sort_keys=True) for row in e2e_rows[:400]}:  # training's shape
         assert not prompt.schema_rendering(tokenizer, load_schema(schema), 6144).compact
@@ -146,9 +146,74 @@ def test_the_full_rendering_serves_every_schema_that_fits_and_a_big_one_gets_the
     big = load_schema(_big(300, 30))
     chosen = prompt.schema_rendering(tokenizer, big, 6144)
     assert chosen.compact and chosen.full_tokens > 6144 > chosen.tokens
+    assert (chosen.level, chosen.depth) == ("compact", None)
     assert chosen.tokens == prompt.schema_prompt_tokens(tokenizer, chosen.text)
     assert json.loads(chosen.text)["properties"]["field_7"]["type"] == "string"
 
     with pytest.raises(InvalidRequestError, match="prompt budget of 1000 tokens") as refused:
         prompt.schema_rendering(tokenizer, load_schema(_big(300, 30)), 1000)
     assert "compact rendering" in str(refused.value)
+
+
+# -- the skeleton: the last compact level (issue 27) ----------------------------------------------------------
+
+def _tree(width: int, levels: int) -> dict:
+    """``width`` object properties per level, ``levels`` deep, long keys and no descriptions: compact cannot
+    shrink it."""
+    if levels == 0:
+        return {"type": "string"}
+    return {"type": "object", "properties": {f"section_{levels}_entry_number_{i}": _tree(width, levels - 1)
+                                             for i in range(width)}}
+
+
+def test_a_schema_too_big_even_compact_gets_its_deepest_skeleton_that_fits(tokenizer):
+    from slot.schema import load_schema
+    from slot.schema_skeleton import SchemaSkeleton
+
+    schema = load_schema(_tree(12, 3))
+    compact = prompt.schema_prompt_tokens(tokenizer, json.dumps(prompt.compact_schema(schema.document, 0),
+                                                                separators=(",", ":"), sort_keys=True))
+    assert compact > 6144  # no compact level fits the budget, let alone its half
+    chosen = prompt.schema_rendering(tokenizer, schema, 6144)
+    assert (chosen.level, chosen.compact, chosen.depth) == ("skeleton", True, 2)
+    assert chosen.tokens <= 6144 * prompt.SCHEMA_SHARE < chosen.full_tokens
+    assert chosen.tokens == prompt.schema_prompt_tokens(tokenizer, chosen.text)
+    shown = json.loads(chosen.text)
+    assert sorted(shown["properties"]) == sorted(schema.document["properties"])  # every top-level key
+    first = shown["properties"]["section_3_entry_number_0"]
+    assert sorted(first["properties"]) == sorted(f"section_2_entry_number_{i}" for i in range(12))
+    assert set(map(json.dumps, first["properties"].values())) == {'{"type": "object"}'}  # type stubs at depth 2
+    deeper = prompt.schema_prompt_tokens(tokenizer, json.dumps(SchemaSkeleton(schema.document).render(3)))
+    assert deeper > 6144 * prompt.SCHEMA_SHARE  # the next depth would not fit: 2 is the deepest
+    again = prompt.schema_rendering(tokenizer, load_schema(_tree(12, 3)), 6144)
+    assert again == chosen  # deterministic
+
+
+def test_the_skeleton_keeps_defs_the_top_levels_reach(tokenizer):
+    from slot.schema import load_schema
+
+    document = {"$ref": "#/$defs/root", "$defs": {
+        "root": {"type": "object", "properties": {f"part_{i}": {"$ref": "#/$defs/part"} for i in range(6)}},
+        "part": _tree(10, 3)}}
+    chosen = prompt.schema_rendering(tokenizer, load_schema(document), 6144)
+    # the root is a reference: its entry is at depth 0, its properties at 1 and the part they reference with
+    # them; the part's properties at 2 and theirs, stubs, at 3
+    assert chosen.level == "skeleton" and chosen.depth == 3
+    shown = json.loads(chosen.text)
+    assert shown["$ref"] == "#/$defs/root" and sorted(shown["$defs"]) == ["part", "root"]
+    assert shown["$defs"]["root"]["properties"]["part_0"] == {"$ref": "#/$defs/part"}  # by reference, once
+    section = shown["$defs"]["part"]["properties"]["section_3_entry_number_0"]["properties"]
+    assert section["section_2_entry_number_9"] == {"type": "object"}
+
+
+def test_a_schema_whose_top_level_alone_is_over_the_budget_is_refused(tokenizer):
+    from slot.errors import InvalidRequestError
+    from slot.schema import load_schema
+
+    wide = {"type": "object", "properties": {f"customer_shipping_address_line_{i}": {"type": "object", "properties": {
+        "value": {"type": "string"}}} for i in range(1000)}}
+    with pytest.raises(InvalidRequestError, match="prompt budget of 6144 tokens") as refused:
+        prompt.schema_rendering(tokenizer, load_schema(wide), 6144)
+    assert "cut to its top level" in str(refused.value)
+    narrower = {"type": "object", "properties": dict(list(wide["properties"].items())[:300])}
+    assert prompt.schema_rendering(tokenizer, load_schema(narrower), 6144).level == "skeleton"

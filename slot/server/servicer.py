@@ -117,8 +117,8 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         structurer = self.state.ready_structurer()
         schema = structurer.load_schema(request.json_schema)
         backend = self._backend(request.grammar_backend)
-        # issue 27: the prompt tokens of the rendering Structure uses (compact for a big schema); refused here only
-        # when even the compact rendering leaves no room for a text, as Structure refuses it
+        # issue 27: the prompt tokens of the rendering Structure uses (compact or a skeleton for a big schema);
+        # refused here only when even the smallest rendering leaves no room for a text, as Structure refuses it
         prompt_tokens = (await self.state.run(functools.partial(structurer.rendering, schema))).tokens
         compiled, hit = await self.state.run(functools.partial(structurer.compile, schema, backend,
                                                                strict=request.strict))
