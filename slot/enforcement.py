@@ -4,7 +4,9 @@ A response must say how far its guarantee goes. Each constraint keyword the sche
 
 - ``grammar_keywords``: the grammar enforces it while decoding (a backend's ``enforces`` set, less what its
   compile reported relaxed);
-- ``post_checked_keywords``: only the jsonschema post-validation checks it (``valid=false`` when broken);
+- ``post_checked_keywords``: only the jsonschema post-validation checks it (``valid=false`` when broken), and
+  every keyword inside one the grammar leaves out (``const`` inside ``if``, ``enum`` inside ``not``): a keyword the
+  grammar enforces at some paths and that also sits inside such a keyword is in both lists;
 - ``ignored_keywords``: nothing checks it: keywords the draft's validator does not know (``contentMediaType``,
   a newer draft's keyword under an older ``$schema``, a misspelt or custom keyword) and ``format:NAME`` for
   format names no checker knows.
@@ -87,7 +89,7 @@ def enforcement(schema: Schema, *, enforces: Iterable[str] | None = GRAMMAR_KEYW
     post: set[str] = set()
     approximated: set[str] = set()  # post-checked where a grammar could act (not additionalItems beside one items)
     ignored: set[str] = set(unchecked)
-    for node in _nodes(schema.document):
+    for node, inside_post_checked in _nodes(schema.document, grammar_set):
         for keyword in node:
             if keyword in ANNOTATIONS or keyword.startswith("x-"):
                 continue
@@ -95,12 +97,12 @@ def enforcement(schema: Schema, *, enforces: Iterable[str] | None = GRAMMAR_KEYW
                                         str(node[keyword]) not in FORMAT_CHECKER.checkers):
                 ignored.add(f"format:{node[keyword]}")
                 continue  # a format name nothing knows
-            if keyword in grammar_set and _grammar_applies(keyword, node):
+            if keyword in grammar_set and _grammar_applies(keyword, node) and not inside_post_checked:
                 grammar.add(keyword)
             elif keyword in checked or COMPANIONS.get(keyword) in checked:
                 post.add(keyword)
-                if enforces is not None and _grammar_applies(keyword, node):
-                    approximated.add(keyword)
+                if enforces is not None and _grammar_applies(keyword, node) and not inside_post_checked:
+                    approximated.add(keyword)  # (inside a post-checked keyword, that keyword is what is relaxed)
             else:
                 ignored.add(keyword)
     reported = {k for k in relaxed if k in checked or COMPANIONS.get(k) in checked} - grammar
@@ -116,12 +118,21 @@ def _grammar_applies(keyword: str, node: dict[str, Any]) -> bool:
     return keyword != "additionalItems" or isinstance(node.get("items"), list)
 
 
-def _nodes(document: Any) -> Iterable[dict[str, Any]]:
-    """Every schema object of a document (subschemas of every keyword that holds them), without recursion."""
-    stack = [document]
+TRANSPARENT = frozenset({"$defs", "definitions", "oneOf"})
+"""Keywords whose subschemas the grammar holds as it holds their parent: definitions (reached through ``$ref``) and
+``oneOf`` branches (compiled as ``anyOf`` when relaxed: each branch's keywords still bind the branch decoded)."""
+
+
+def _nodes(document: Any, grammar_set: frozenset[str]) -> Iterable[tuple[dict[str, Any], bool]]:
+    """Every schema object of a document (subschemas of every keyword that holds them), without recursion, each with
+    whether it lies inside a keyword the grammar does not enforce (``not``, ``if``/``then``/``else``,
+    ``dependentSchemas``, ``contains``...): keywords there are checked after decoding only, whatever they are."""
+    stack: list[tuple[Any, bool]] = [(document, False)]
     while stack:
-        node = stack.pop()
+        node, inside = stack.pop()
         if not isinstance(node, dict):
             continue
-        yield node
-        stack.extend(sub for sub, _ in subschemas(node))
+        yield node, inside
+        for sub, path in subschemas(node):
+            keyword = path.split("/", 2)[1]
+            stack.append((sub, inside or not (keyword in grammar_set or keyword in TRANSPARENT)))

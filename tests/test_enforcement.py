@@ -40,9 +40,41 @@ def _constraint_keywords(document) -> set[str]:
 def _listed_once(enforced: Enforcement, document) -> None:
     lists = [set(enforced.grammar_keywords), set(enforced.post_checked_keywords),
              {k.split(":")[0] for k in enforced.ignored_keywords}]  # format:NAME stands for format
-    assert not (lists[0] & lists[1] or lists[0] & lists[2] or lists[1] & lists[2])
+    assert not (lists[0] & lists[2] or lists[1] & lists[2])
+    assert lists[0] & lists[1] <= _inside_post_checked(document)  # both only where also under a post-checked keyword
     assert lists[0] | lists[1] | lists[2] == _constraint_keywords(document)
     assert set(enforced.relaxed_keywords) <= lists[1] and not set(enforced.relaxed_keywords) & STRICT_POST_CHECKED
+
+
+def _inside_post_checked(document) -> set[str]:
+    """Keywords used inside ``not``, ``if``/``then``/``else``, ``dependentSchemas``, ``dependencies``, ``contains``."""
+    found, stack = set(), [document[key] for key in ("not", "if", "then", "else", "contains") if key in document]
+    stack += list(document.get("dependentSchemas", {}).values()) + list(document.get("dependencies", {}).values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found |= set(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def test_keywords_inside_a_post_checked_keyword_are_post_checked_there_not_claimed_by_the_grammar(grammars):
+    """``const`` and ``required`` inside a relaxed ``if``/``then`` and ``enum`` inside ``not`` are left out of the
+    grammar with their parent: only post-validation checks them, and only their parent is a relaxation."""
+    document = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+                "if": {"properties": {"a": {"const": 1}}}, "then": {"required": ["b"]},
+                "not": {"properties": {"b": {"enum": ["x"]}}}}
+    _, enforced = _compiled(grammars, document)
+    assert {"const", "required", "enum"} <= set(enforced.post_checked_keywords)
+    assert not {"const", "required", "enum"} & set(enforced.grammar_keywords)
+    assert {"properties", "type"} <= set(enforced.grammar_keywords)  # enforced at the top, post-checked in `if`
+    assert set(enforced.relaxed_keywords) == {"if", "not", "then"}
+    _listed_once(enforced, document)
+    contains = {"type": "array", "items": {"type": "string"}, "contains": {"const": "x"}}
+    _, enforced = _compiled(grammars, contains, backend="llguidance")
+    assert "const" in enforced.post_checked_keywords and not enforced.relaxed_keywords  # strict still serves it
 
 
 PERSON = {
