@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--schema-variants", type=float, default=0.0,
                         help="share of rows put under a varied schema: filled keys nullable or optional, unstated "
                              "keys added, flags as booleans, enums (stage H; data_synthesis.schema_variants)")
+    parser.add_argument("--vary-only-e2e", action="store_true",
+                        help="put only E2E rows under varied schemas (synthetic rows keep theirs; stage J)")
     parser.add_argument("--seed", type=int, default=51)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -93,7 +95,10 @@ def main() -> None:
                 if (not intents or row["meta"]["intent"] in intents) and row["input_text"].strip() not in held]
     rows = [row for row in e2e_cf + e2e_orig + syn_cf + syn_orig if row["input_text"].strip() not in held]
     varied = 0
+    e2e_ids = {id(row) for row in e2e_cf + e2e_orig}
     for i, row in enumerate(rows):
+        if args.vary_only_e2e and id(row) not in e2e_ids:
+            continue
         if args.schema_variants and rng.random() < args.schema_variants:
             made_variant = vary_row(row, rng)
             if made_variant is not None:
