@@ -23,7 +23,7 @@ import heapq
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote
 
-from slot.leaves import resolve_ref, split_pointer
+from slot.leaves import escape_token, resolve_ref, split_pointer
 from slot.schema_tree import LIST_KEYWORDS, MAP_KEYWORDS, ONE_KEYWORDS
 
 __all__ = ["CONTAINERS", "STUB_KEYWORDS", "SchemaSkeleton", "skeleton_schema"]
@@ -239,4 +239,4 @@ def _cheap(value: Any) -> bool:
 
 def _pointer(path: Path) -> str:
     """The ``#/...`` reference of an entry's path."""
-    return "#/" + "/".join(token.replace("~", "~0").replace("/", "~1") for token in path)
+    return "#/" + "/".join(escape_token(token) for token in path)

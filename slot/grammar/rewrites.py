@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote
 
-from slot.leaves import resolve_ref
+from slot.leaves import escape_token, resolve_ref
 from slot.schema import DEFAULT_DRAFT, DRAFTS
 from slot.schema_tree import subschemas
 
@@ -172,7 +172,7 @@ def _unknown_keys(node: dict[str, Any], path: str, known: frozenset[str], protec
     """Remove keys no validator reads, which llguidance takes for sibling constraints (annotations are ignored by
     both already; a key a local reference passes through stays)."""
     for key in list(node):
-        if key not in known and key not in _KEPT and f"{path}/{_escape(key)}" not in protected:
+        if key not in known and key not in _KEPT and f"{path}/{escape_token(key)}" not in protected:
             del node[key]
             result.changed = True
 
@@ -208,10 +208,6 @@ def _referenced(document: Any) -> set[str]:
             parts = unquote(ref[1:]).split("/")
             paths.update("/".join(parts[:i]) for i in range(2, len(parts) + 1))
     return paths
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _is_number(value: Any) -> bool:
