@@ -76,13 +76,13 @@ def main() -> None:
     rng.shuffle(synthetic)
 
     def swapped(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         for row in rows:
+            if len(out) >= n:  # checked first: n = 0 asks for no swapped rows, not for all of them
+                break
             made = swap_row(row, swapper)
             if made is not None:
                 out.append(made)
-            if len(out) == n:
-                break
         return out
 
     e2e_cf = swapped(e2e, args.e2e_swapped)
