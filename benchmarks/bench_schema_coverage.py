@@ -5,7 +5,11 @@ Corpora (each a "source"):
 - ``schemastore``: SchemaStore's schemas with their positive and negative test instances
   (``../shared/data/schemastore/``: ``schemas/<name>.json``, ``test/<name>/*``, ``negative_test/<name>/*``).
   Instances in JSON are read, YAML too when PyYAML is installed; anything else is skipped and counted.
-- ``kubernetes``: the schemas the ``kubernetes-validate`` package ships, when it is installed (no instances).
+- ``kubernetes``: the per-type schemas the ``kubernetes-validate`` package ships (its newest version's
+  ``v<version>-local-strict/`` folder; no instances), found in this interpreter or in the ``.tools/`` venv of
+  ``make tools`` (``--kubernetes DIR`` names the folder). They reference ``_definitions.json`` beside them: SLOT's
+  path loads them with that folder as its local schema registry, plain llguidance gets them as they are. With no
+  instances, a schema counts as served when SLOT accepts it and its prompt fits.
 
 Per schema, SLOT's own path runs with the default settings: ``load_schema`` (the server's limits), then the
 llguidance grammar through a ``GrammarCache`` (open objects closed, the compile timeout and abandoned-compile
@@ -41,12 +45,14 @@ without it (its reference is remote), so one run gives both.
     .venv/bin/python benchmarks/bench_schema_coverage.py --out benchmarks/results/schema_coverage_2026-12-06.json
     .venv/bin/python benchmarks/bench_schema_coverage.py --limit 50     # a quick look
     .venv/bin/python benchmarks/bench_schema_coverage.py --registry ../shared/data/schemastore/schemas --out /tmp/cov.json
+    .venv/bin/python benchmarks/bench_schema_coverage.py --sources kubernetes --limit 50   # Kubernetes only
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -61,6 +67,13 @@ sys.path.insert(0, str(ROOT))
 SCHEMASTORE = ROOT.parent / "shared" / "data" / "schemastore"
 BACKEND = "llguidance"
 YAML_SUFFIXES = (".yaml", ".yml")
+SOURCES = ("schemastore", "kubernetes")
+KUBERNETES_SCHEMAS = "kubernetes-json-schema"
+"""kubernetes-validate's schema folder, inside its package."""
+KUBERNETES_DEFINITIONS = "_definitions.json"
+"""The definitions every per-type schema of a ``*-local-strict`` folder references."""
+KUBERNETES_SKIPPED = (KUBERNETES_DEFINITIONS, "all.json")
+"""Files of a version folder that are no schema of one type."""
 
 
 @dataclass
@@ -204,24 +217,53 @@ def schemastore_cases(root: Path, names: set[str] | None = None) -> Iterator[Sch
         yield case
 
 
-def kubernetes_root() -> Path | None:
-    """The schema folder ``kubernetes-validate`` ships, or None when the package is not installed."""
+def kubernetes_root(explicit: Path | None = None) -> Path | None:
+    """The schema folder ``kubernetes-validate`` ships (``kubernetes-json-schema``): ``explicit`` when given, else
+    the running interpreter's package, else the one ``make tools`` installs in the repository's ``.tools/`` venv (a
+    venv of its own, so the benchmark in ``.venv`` finds it there); None when none is found."""
     import importlib.util
 
-    spec = importlib.util.find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
+    if explicit is not None:
+        return explicit
+    try:
+        spec = importlib.util.find_spec("kubernetes_validate")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    tools = sorted(ROOT.glob(f".tools/lib/python*/site-packages/kubernetes_validate/{KUBERNETES_SCHEMAS}"))
+    return tools[-1] if tools else None
+
+
+def _version(name: str) -> tuple[int, ...]:
+    """The numbers of a version folder's name (``v1.37.0-local-strict`` -> (1, 37, 0)): v1.9 sorts before v1.10."""
+    found = re.match(r"v?(\d+(?:\.\d+)*)", name)
+    return tuple(int(n) for n in found.group(1).split(".")) if found else ()
+
+
+def kubernetes_folder(root: Path) -> Path | None:
+    """The folder of the newest Kubernetes version's strict schemas below ``root``: ``v<version>-local-strict``
+    (kubernetes-validate 1.30 and later: per-type schemas referencing ``_definitions.json``), else
+    ``<version>/standalone-strict`` (older releases: self-contained schemas); ``root`` itself when it is such a
+    folder (it holds ``_definitions.json``); None when there is none."""
+    if (root / KUBERNETES_DEFINITIONS).is_file() or root.name.endswith("standalone-strict"):
+        return root
+    if not root.is_dir():
         return None
-    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    candidates = [p for p in root.iterdir() if p.is_dir() and p.name.endswith("-local-strict")]
+    candidates += [p / "standalone-strict" for p in root.iterdir() if (p / "standalone-strict").is_dir()]
+    return max(candidates, key=lambda p: (_version(p.name if p.name != "standalone-strict" else p.parent.name),
+                                          p.name), default=None)
 
 
-def kubernetes_cases(root: Path, limit: int = 0) -> Iterator[SchemaCase]:
-    """The newest Kubernetes version's standalone strict schemas (no instances ship with them)."""
-    versions = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name)
-    folder = next((p / "standalone-strict" for p in reversed(versions) if (p / "standalone-strict").is_dir()), None)
-    for number, path in enumerate(sorted(folder.glob("*.json")) if folder else []):
-        if limit and number >= limit:
-            return
-        yield SchemaCase(f"{folder.parent.name}/{path.stem}", path.read_bytes())
+def kubernetes_cases(root: Path) -> Iterator[SchemaCase]:
+    """The per-type schemas of the newest version's strict folder (``kubernetes_folder``), sorted by name; its
+    ``_definitions.json`` and ``all.json`` (one document for every type) are left out. No instances ship."""
+    folder = kubernetes_folder(root)
+    for path in sorted(folder.glob("*.json")) if folder else []:
+        if path.name not in KUBERNETES_SKIPPED:
+            yield SchemaCase(f"{folder.name if folder.name != 'standalone-strict' else folder.parent.name}/"
+                             f"{path.stem}", path.read_bytes())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -556,6 +598,18 @@ def machine() -> dict[str, Any]:
     return record()
 
 
+KUBERNETES_NOTES = [
+    "No instances ship with the Kubernetes schemas: here **served** means accepted with a prompt that fits "
+    "(load_schema, the prompt check and the grammar compile all pass), and the instance rows are empty. SLOT loads "
+    "them with their version folder as the local schema registry (as `schema_registry_dir`), so their "
+    "`_definitions.json` references embed; **plain llguidance gets each document as is** (no bundled document: its "
+    "references to `_definitions.json` stay unresolved), so its columns count only the schemas that need no "
+    "other document.",
+    "",
+]
+"""What the kubernetes source's numbers mean (markdown)."""
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables: one per source, SLOT and plain llguidance side by side."""
     m = report["machine"]
@@ -570,6 +624,7 @@ def markdown(report: dict[str, Any]) -> str:
         q = source["summary"]["plain_llguidance_lenient"]
         t = source["summary"]["slot_strict"]
         total = source["summary"]["schemas"]
+        registry = source.get("registry") or (report["settings"].get("registry") if name == "schemastore" else None)
         cell = lambda n, d: f"{n}/{d} ({share(n, d)}%)" if d else "-"  # noqa: E731
         ms = lambda c: f"{c['p50']} / {c['p95']} / {c['max']}"  # noqa: E731
         lines += [
@@ -619,12 +674,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"its skeleton {s['served_prompt_renderings']['skeleton']} (cut at depth: "
             + (", ".join(f"{d}: {n}" for d, n in s["served_skeleton_depths"].items()) or "-") + ").",
             "",
-            *([f"Local schema registry `{report['settings']['registry']['directory']}` "
-               f"({report['settings']['registry']['documents']} documents): SLOT serves "
+            *([f"Local schema registry `{registry['directory']}` ({registry['documents']} documents): SLOT serves "
                f"{cell(s['served'], total)} with it, {cell(s['served_without_registry'], total)} without it; "
                f"{s['accepted_with_registry_documents']} accepted schemas embed registry documents, "
-               f"{s['served_with_registry_documents']} of them served.", ""]
-              if report["settings"].get("registry") and name == "schemastore" else []),
+               f"{s['served_with_registry_documents']} of them served.", ""] if registry else []),
+            *(KUBERNETES_NOTES if name == "kubernetes" else []),
             "Keywords the grammar approximates in served schemas (schemas listing them in `relaxed_keywords`; a "
             "strict request refuses these): " + (", ".join(f"`{k}` {v}" for k, v in s["relaxed_keywords"].items())
                                                  or "none") + ".",
@@ -641,13 +695,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=SCHEMASTORE, help="SchemaStore data folder")
     parser.add_argument("--names", default="", help="comma-separated schema names (default: all)")
     parser.add_argument("--limit", type=int, default=0, help="first N schemas per source (0: all)")
+    parser.add_argument("--sources", default=",".join(SOURCES),
+                        help=f"comma-separated sources to run, of {', '.join(SOURCES)} (default: all)")
     parser.add_argument("--no-kubernetes", action="store_true", help="leave out the kubernetes-validate schemas")
+    parser.add_argument("--kubernetes", type=Path, metavar="DIR",
+                        help="kubernetes-validate's kubernetes-json-schema folder, or one version folder of it "
+                        "(default: the interpreter's kubernetes_validate, else the one in .tools/, `make tools`)")
     parser.add_argument("--registry", type=Path, help="local schema registry directory SLOT loads schemas with "
                         "(the server's schema_registry_dir; e.g. the SchemaStore schemas folder); default none")
     parser.add_argument("--out", type=Path, help="results JSON (a .md report is written beside it)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    if not (args.root / "schemas").is_dir():
+    chosen = [n.strip() for n in args.sources.split(",") if n.strip()]
+    if not chosen or set(chosen) - set(SOURCES):
+        parser.error(f"--sources: a comma-separated list of {', '.join(SOURCES)}, got {args.sources!r}")
+    if "schemastore" in chosen and not (args.root / "schemas").is_dir():
         print(f"bench_schema_coverage: no SchemaStore data at {args.root} (expected schemas/, test/, negative_test/ "
               "there; see ../shared/data/schemastore/README.md); nothing to measure", file=sys.stderr)
         return 2
@@ -665,16 +727,22 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(tokenizer, vocab, settings, model_dir, registry)
     names = {n.strip() for n in args.names.split(",") if n.strip()} or None
     sources: dict[str, Any] = {}
-    cases = schemastore_cases(args.root, names)
-    sources["schemastore"] = run_source("schemastore", runner, cases, args.limit, args.quiet)
-    k8s = None if args.no_kubernetes else kubernetes_root()
-    if args.no_kubernetes:
-        sources["kubernetes"] = {"available": False, "reason": "left out (--no-kubernetes)"}
-    elif k8s is None or not k8s.is_dir():
-        sources["kubernetes"] = {"available": False,
-                                 "reason": "the kubernetes-validate package is not installed in this environment"}
+    if "schemastore" in chosen:
+        cases = schemastore_cases(args.root, names)
+        sources["schemastore"] = run_source("schemastore", runner, cases, args.limit, args.quiet)
     else:
-        sources["kubernetes"] = run_source("kubernetes", runner, kubernetes_cases(k8s, args.limit), 0, args.quiet)
+        sources["schemastore"] = {"available": False, "reason": "left out (--sources)"}
+    k8s = kubernetes_root(args.kubernetes)
+    folder = kubernetes_folder(k8s) if k8s is not None else None
+    if args.no_kubernetes or "kubernetes" not in chosen:
+        sources["kubernetes"] = {"available": False, "reason": "left out (" + (
+            "--no-kubernetes" if args.no_kubernetes else "--sources") + ")"}
+    elif folder is None:
+        sources["kubernetes"] = {"available": False, "reason": (
+            f"no kubernetes-validate strict schema folder at {args.kubernetes}" if args.kubernetes else
+            "the kubernetes-validate package is installed neither in this interpreter nor in .tools/ (`make tools`)")}
+    else:
+        sources["kubernetes"] = run_kubernetes(runner, folder, args.limit, args.quiet)
     report = {
         "about": "Schema coverage of SLOT's path (load_schema + llguidance grammar with the default settings, "
                  "objects closed) and of plain llguidance on real-world schemas with valid and invalid instances. "
@@ -683,9 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"compile_timeout_s": runner.timeout_s, "backend": BACKEND, "limits": asdict(runner.limits),
                      "max_prompt_tokens": runner.max_prompt_tokens,
                      "base_model": settings.base_model, "corpus": str(args.root),
-                     "registry": {"directory": str(args.registry), "documents": len(registry),
-                                  "uris": len(registry.uris()), "id_conflicts": len(registry.conflicts),
-                                  "fingerprint": registry.fingerprint} if registry is not None else None},
+                     "registry": registry_facts(registry) if registry is not None else None},
         "sources": sources,
     }
     runner.plain.close()
@@ -696,6 +762,28 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         args.out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
     return 0
+
+
+def registry_facts(registry: Any) -> dict[str, Any]:
+    """What the report records of a local schema registry."""
+    return {"directory": str(registry.directory), "documents": len(registry), "uris": len(registry.uris()),
+            "id_conflicts": len(registry.conflicts), "fingerprint": registry.fingerprint}
+
+
+def run_kubernetes(runner: Runner, folder: Path, limit: int, quiet: bool) -> dict[str, Any]:
+    """The kubernetes source: SLOT's path loads the schemas with their own version folder as the local schema
+    registry (``--registry`` is SchemaStore's), as a server with ``schema_registry_dir`` set to it would, so their
+    references to ``_definitions.json`` (``/api/_definitions.json#/$defs/...`` against the schema's ``$id``)
+    embed; plain llguidance gets each document as is, references unresolved (run_case)."""
+    from slot.schema_registry import SchemaRegistry
+
+    registry = SchemaRegistry.load(folder)
+    given, runner.registry = runner.registry, registry
+    try:
+        source = run_source("kubernetes", runner, kubernetes_cases(folder), limit, quiet)
+    finally:
+        runner.registry = given
+    return {**source, "folder": str(folder), "registry": registry_facts(registry)}
 
 
 def settle(runner: Runner, seconds: float = 300.0) -> None:

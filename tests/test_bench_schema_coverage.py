@@ -112,3 +112,71 @@ def test_a_schema_whose_prompt_does_not_fit_is_not_served(tight_report):
     assert slot["served_prompt_renderings"] == {"full": 2, "compact": 0, "skeleton": 1}
     assert slot["served_skeleton_depths"] == {"1": 1}
     assert "refused as too long even as a skeleton: 1" in text and "its skeleton 1 (cut at depth: 1: 1)" in text
+
+
+def _kubernetes_folder(root, version: str = "v1.37.0") -> None:
+    """A folder laid out like kubernetes-validate's ``<version>-local-strict/``: two per-type schemas whose
+    ``$ref`` names ``/api/_definitions.json`` (resolved against their ``$id``), the definitions, and ``all.json``."""
+    folder = root / f"{version}-local-strict"
+    folder.mkdir(parents=True)
+    schema = "https://json-schema.org/draft/2020-12/schema"
+    definitions = {"$id": "https://kubernetes.io/api/_definitions.json", "$schema": schema, "$defs": {
+        "io.k8s.api.core.v1.PodSpec": {"type": "object", "additionalProperties": False,
+                                       "properties": {"hostname": {"type": "string"}}},
+        "io.k8s.api.core.v1.Pod": {"type": "object", "additionalProperties": False,
+                                   "properties": {"spec": {"$ref": "#/$defs/io.k8s.api.core.v1.PodSpec"}}}}}
+    types = {
+        "pod-v1": {"$id": "https://kubernetes.io/api/pod/v1", "$schema": schema, "type": "object",
+                   "additionalProperties": False, "description": "Pod.",
+                   "properties": {"kind": {"type": "string", "enum": ["Pod"]},
+                                  "spec": {"$ref": "/api/_definitions.json#/$defs/io.k8s.api.core.v1.PodSpec"}}},
+        "quantity-resource": {"$id": "https://kubernetes.io/api/quantity/resource", "$schema": schema,
+                              "type": "string", "description": "A quantity."},
+    }
+    all_types = {"oneOf": [{"$ref": "/api/_definitions.json#/$defs/io.k8s.api.core.v1.Pod"}]}
+    for name, document in {"_definitions": definitions, "all": all_types, **types}.items():
+        (folder / f"{name}.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_kubernetes_cases_are_the_newest_versions_type_schemas(benchmark_module, tmp_path):
+    bench = benchmark_module("bench_schema_coverage")
+    _kubernetes_folder(tmp_path, "v1.9.0")
+    _kubernetes_folder(tmp_path, "v1.37.0")
+    (tmp_path / "v1.37.0-local").mkdir()  # the non-strict folder beside it: not read
+    cases = list(bench.kubernetes_cases(tmp_path))
+    assert [c.name for c in cases] == ["v1.37.0-local-strict/pod-v1", "v1.37.0-local-strict/quantity-resource"]
+    assert all(c.valid == [] and c.invalid == [] for c in cases)  # no instances ship
+    assert [c.name for c in bench.kubernetes_cases(tmp_path / "v1.9.0-local-strict")] == \
+        ["v1.9.0-local-strict/pod-v1", "v1.9.0-local-strict/quantity-resource"]  # a version folder named itself
+    assert list(bench.kubernetes_cases(tmp_path / "v1.37.0-local")) == []
+
+
+def test_kubernetes_root_honours_an_explicit_folder(benchmark_module, tmp_path):
+    bench = benchmark_module("bench_schema_coverage")
+    assert bench.kubernetes_root(tmp_path) == tmp_path
+    found = bench.kubernetes_root()  # the interpreter's kubernetes_validate, else .tools/ (`make tools`), else None
+    assert found is None or found.name == "kubernetes-json-schema"
+
+
+def test_the_kubernetes_source_embeds_its_definitions_for_slot_only(benchmark_module, tmp_path):
+    """--sources kubernetes needs no SchemaStore corpus; SLOT loads the type schemas with their folder as the
+    registry (pod-v1 embeds _definitions.json), plain llguidance gets them as they are (pod-v1 refused)."""
+    bench = benchmark_module("bench_schema_coverage")
+    _kubernetes_folder(tmp_path / "k8s")
+    out = tmp_path / "k8s.json"
+    assert bench.main(["--root", str(tmp_path / "nowhere"), "--sources", "kubernetes", "--kubernetes",
+                       str(tmp_path / "k8s"), "--limit", "1", "--out", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["sources"]["schemastore"] == {"available": False, "reason": "left out (--sources)"}
+    source = report["sources"]["kubernetes"]
+    assert source["folder"].endswith("v1.37.0-local-strict") and source["registry"]["documents"] == 4
+    (pod,) = source["schemas"]  # --limit 1
+    assert (pod["name"], pod["slot"], pod["served"]) == ("v1.37.0-local-strict/pod-v1", "accepted", True)
+    assert pod["registry_documents"] == ["https://kubernetes.io/api/_definitions.json"]
+    assert pod["plain"]["status"] == "refused" and "_definitions.json" in pod["plain"]["reason"]
+    slot = source["summary"]["slot"]
+    assert (slot["served"], slot["served_without_registry"], source["summary"]["plain_llguidance"]["served"]) == \
+        (1, 0, 0)
+    text = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "here **served** means accepted with a prompt that fits" in text
+    assert "plain llguidance gets each document as is" in text and "SLOT serves 1/1 (100.0%) with it" in text
