@@ -97,8 +97,10 @@ class Settings:
 
     repair_copies: bool = True
     """After decoding, an ungrounded free-text value that is a misspelt copy of a span of the text (at least 4
-    letters, no digits, character similarity >= 0.8, e.g. "dinner" for the text's "diner") becomes that span
-    (``slot.grounding.repair``); listed in the grounding's ``repaired_paths``."""
+    letters, no digits, character similarity >= 0.8, e.g. "dinner" for the text's "diner") becomes that span;
+    one that began as a copy of a word of the text and drifted ("artistic" for "arts district") is decoded once
+    more with only those leaves constrained to the text's word spans (``slot.grounding.repair``). Both are listed
+    in the grounding's ``repaired_paths``."""
 
     close_objects: bool = True
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
@@ -167,6 +169,12 @@ class Settings:
     """Largest schema accepted, in bytes of JSON (what compile time and memory allow:
     benchmarks/results/big_schemas_2026-12-07.md); a schema too big for the prompt is written compact there, or
     as its skeleton cut to a depth (``slot.prompt.schema_rendering``), the grammar always gets it in full."""
+
+    max_bundled_schema_bytes: int = 524_288
+    """Largest schema accepted once the documents it references from the local schema registry
+    (``schema_registry_dir``) are embedded, in bytes of JSON: the caller's own schema stays under
+    ``max_schema_bytes``, the registry is the operator's. Kubernetes' workload types (Pod, Deployment) embed to
+    204-243 KB; their compile takes 60-160 ms (benchmarks/results/schema_coverage_k8s_*.md)."""
 
     max_schema_depth: int = 24
     """Deepest nesting of a schema accepted."""
@@ -245,8 +253,8 @@ class Settings:
     def validated(self) -> "Settings":
         """Check value ranges; raise ValueError naming the field."""
         positive = ["max_tokens", "max_tokens_limit", "draft_tokens", "grammar_cache_size", "max_text_chars",
-                    "max_prompt_tokens", "max_schema_bytes", "max_schema_depth", "max_enum_values", "max_schema_nodes",
-                    "max_concurrency", "max_message_bytes", "max_batch"]
+                    "max_prompt_tokens", "max_schema_bytes", "max_bundled_schema_bytes", "max_schema_depth",
+                    "max_enum_values", "max_schema_nodes", "max_concurrency", "max_message_bytes", "max_batch"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")

@@ -55,6 +55,9 @@ class Limits:
     measured the compile time and memory of real schemas up to the byte limit)."""
 
     max_bytes: int = 131_072
+    max_bundled_bytes: int = 524_288
+    """Bound on a schema with the local registry's documents it references embedded: those come from the operator
+    (read at start), not the caller, whose own bytes stay under ``max_bytes``."""
     max_depth: int = 24
     max_enum_values: int = 1_000
     max_nodes: int = 5_000
@@ -183,8 +186,9 @@ def _check_bundle(document: dict[str, Any], uris: tuple[str, ...], limits: Limit
     what = f"the schema with the {len(uris)} registry document{'s' if len(uris) > 1 else ''} it references ({named})"
     canonical = canonical_json(document)
     size = len(canonical.encode("utf-8"))
-    if size > limits.max_bytes:
-        raise SchemaError(f"{what} embedded is {size} bytes, over the limit of {limits.max_bytes}", keyword="limits")
+    if size > limits.max_bundled_bytes:
+        raise SchemaError(f"{what} embedded is {size} bytes, over the limit of {limits.max_bundled_bytes}"
+                          " (max_bundled_schema_bytes)", keyword="limits")
     try:
         _check_structure(document, limits)
     except SchemaError as exc:

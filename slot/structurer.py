@@ -6,6 +6,7 @@ the prompt, grammar caching, decoding, post-validation and grounding happen the 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -22,6 +23,7 @@ from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.grounding.policy import GROUNDING_POLICIES
+from slot.leaves import iter_leaves, set_at
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -294,6 +296,11 @@ class Structurer:
             repaired: list[str] = []
             if self.settings.repair_copies:
                 value, repaired, report = _repair(value, report, checked, text)
+                if constrained and grounding_policy != "extract":
+                    value, respanned, report, usage = self._respan(request, value, report, checked, backend, timings)
+                    repaired += respanned
+                    if usage is not None:  # a second pass ran: its tokens are the request's too
+                        attempts, generation.usage = attempts + 1, generation.usage.plus(usage)
             report = report.without(filled_paths)  # a filled value claims nothing
             applied = _apply(value, report, checked.document, "keep" if grounding_policy == "extract"
                              else grounding_policy)
@@ -316,6 +323,36 @@ class Structurer:
             grammar_cache_hit=hit, grounding=grounding, extra=extra, attempts=attempts,
             enforcement=grammar.enforcement if grammar is not None and grammar.enforcement is not None
             else self.enforcement(checked, None))
+
+    def _respan(self, request: GenerationRequest, value: Any, report: Any, checked: Schema, backend: str,
+                timings: Timings) -> tuple[Any, list[str], Any, Any]:
+        """Drifted copies (``slot.grounding.repair.drifted_copies``: "artistic" for the text's "arts district")
+        decoded once more with only those leaves constrained to the text's word spans; their new values replace
+        the old ones. Returns the value, the paths changed, its grounding and the second pass's usage (None
+        when nothing was decoded); nothing changes when the new values would break the schema."""
+        from slot.grounding.repair import drifted_copies
+
+        text = request.source_text or ""
+        drifted = drifted_copies(value, report, checked.document, text)
+        if not drifted:
+            return value, [], report, None
+        spans_document, constrained = span_schema(checked.document, drifted, word_spans(text))
+        if not constrained:
+            return value, [], report, None
+        generation, _, _ = self._generate(replace(request, on_delta=None), self.load_internal_schema(spans_document),
+                                          backend, timings)
+        second = validate_output(generation.text, checked)
+        if not second.parsed:
+            return value, [], report, generation.usage
+        new_values, old_values = dict(iter_leaves(second.value)), dict(iter_leaves(value))
+        out, changed = copy.deepcopy(value), []
+        for pointer in constrained:
+            if pointer in new_values and new_values[pointer] != old_values.get(pointer):
+                set_at(out, pointer, new_values[pointer])
+                changed.append(pointer)
+        if not changed or not _fits(out, checked):
+            return value, [], report, generation.usage
+        return out, changed, _ground(out, text, checked.document), generation.usage
 
     def _parsed(self, text: str, schema: Schema, started: float, queue_ms: float,
                  on_delta: Callable[[str], None] | None) -> StructureResult | None:
@@ -473,7 +510,9 @@ def context_length(engine: Engine) -> int | None:
 
 def schema_limits(settings: Settings) -> Limits:
     """The schema limits a server with these settings enforces."""
-    return Limits(max_bytes=settings.max_schema_bytes, max_depth=settings.max_schema_depth,
+    return Limits(max_bytes=settings.max_schema_bytes,
+                  max_bundled_bytes=max(settings.max_bundled_schema_bytes, settings.max_schema_bytes),
+                  max_depth=settings.max_schema_depth,
                   max_enum_values=settings.max_enum_values, max_nodes=settings.max_schema_nodes)
 
 

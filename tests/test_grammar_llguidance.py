@@ -151,6 +151,8 @@ REFUSED = [
     ({"type": "string", "pattern": "[^\\s\\S]"}, "pattern"),  # a regex no string matches
     ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "required"),
     ({"enum": []}, "enum"),
+    # Kubernetes' standalone IntOrString / Quantity: an object that must also be a string or a number
+    ({"type": "object", "oneOf": [{"type": "string"}, {"type": "integer"}]}, "type"),
 ]
 REWRITTEN = [
     ({"type": "object", "patternProperties": {"^a": {}, "^ab": {}}}, "patternProperties"),

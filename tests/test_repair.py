@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from slot.grounding import ground
-from slot.grounding.repair import nearest_span, repair_near_copies
+from slot.grounding.repair import drifted_copies, nearest_span, repair_near_copies
 
 E2E_SCHEMA = {"type": "object", "properties": {k: {"type": "string"} for k in
               ("name", "eatType", "food", "priceRange", "customer rating", "area", "familyFriendly")},
@@ -62,3 +62,47 @@ def test_the_structurer_returns_the_repaired_value_and_lists_it(base_structurer)
     over_the_wire = to_result(to_proto(result, "r1"))
     assert over_the_wire.repaired_paths == result.grounding["repaired_paths"]
     assert over_the_wire.json == result.json  # the proto's json carries the repaired value
+
+
+def test_drifted_copies_are_values_that_began_as_a_word_of_the_text() -> None:
+    text = "Ziobra is a tea room in the arts district area, a cafeteria by the river, near the city centre."
+    value = {"name": "Ziobra", "eatType": "café", "area": "artistic", "food": "art district",
+             "priceRange": "riverside", "customer rating": "city centre", "familyFriendly": "no"}
+    report = ground(value, text, E2E_SCHEMA)
+    # "riverside" and "city centre" start with a whole word of the text (a normalisation, not a slip); "no" is a
+    # flag; "art district" is close enough to the text's span to count as grounded; the others slipped
+    assert "/food" not in report.ungrounded_paths
+    assert drifted_copies(value, report, E2E_SCHEMA, text) == ["/eatType", "/area"]
+    pinned = {"type": "object", "properties": {"area": {"type": "string", "enum": ["artistic", "arts"]}}}
+    only_area = {"area": "artistic"}
+    assert drifted_copies(only_area, ground(only_area, text, pinned), pinned, text) == []
+    assert drifted_copies({"area": "arts district"}, ground({"area": "arts district"}, text, E2E_SCHEMA),
+                          E2E_SCHEMA, text) == []  # grounded: nothing to do
+
+
+DRIFT_TEXT = "Ziobra is a family friendly Basque food tea room in the arts district area."
+"""A value-swapped E2E validation row on which the stage D adapter writes "area": "artistic" (recorded
+2026-12-07, benchmarks/results/faithfulness_2026-12-07c.json)."""
+
+
+def test_a_drifted_copy_is_decoded_again_constrained_to_the_texts_spans(structurer) -> None:
+    result = structurer.structure(DRIFT_TEXT, E2E_SCHEMA)
+    written = json.loads(result.output)
+    first = ground(written, DRIFT_TEXT, E2E_SCHEMA)
+    drifted = drifted_copies(written, first, E2E_SCHEMA, DRIFT_TEXT)
+    assert drifted == ["/area"], f"the adapter no longer drifts on this row ({result.output}): pick another"
+    assert result.json["area"] == "arts district" and result.valid
+    assert "/area" in result.grounding["repaired_paths"]
+    assert "/area" not in result.grounding["ungrounded_paths"]
+    assert result.attempts == 2  # the second, span-constrained pass
+    assert result.json["name"] == written["name"] and result.json["food"] == written["food"]
+
+
+def test_no_second_pass_without_a_drifted_copy_or_with_repair_off(structurer, settings) -> None:
+    from slot.structurer import Structurer
+
+    plain = structurer.structure("Alimentum is a pub in the city centre.", E2E_SCHEMA)
+    assert plain.attempts == 1 and plain.grounding["repaired_paths"] == []
+    off = Structurer.from_settings(settings.replace(parse_first=False, repair_copies=False), progress=False)
+    result = off.structure(DRIFT_TEXT, E2E_SCHEMA)
+    assert result.attempts == 1 and result.json["area"] == json.loads(result.output)["area"] == "artistic"

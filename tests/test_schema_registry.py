@@ -203,12 +203,30 @@ def test_limits_apply_to_the_bundle_and_say_so(tmp_path):
     raw = json.dumps({"properties": {"e": {"$ref": "https://example.com/big.json#/$defs/e"}}})
     assert len(raw) < 1_000
     with pytest.raises(SchemaError, match="registry document it references .*https://example.com/big.json.* over "
-                                          "the limit of 8000") as caught:
-        load_schema(raw, Limits(max_bytes=8_000), registry)
+                                          "the limit of 8000 \\(max_bundled_schema_bytes\\)") as caught:
+        load_schema(raw, Limits(max_bundled_bytes=8_000), registry)
     assert caught.value.keyword == "limits"
     with pytest.raises(SchemaError, match="embedded: enum has 900 values, over the limit of 100"):
         load_schema(raw, Limits(max_enum_values=100), registry)
     assert load_schema(raw, registry=registry).embedded == ("https://example.com/big.json",)
+
+
+def test_the_callers_bytes_and_the_embedded_bytes_have_their_own_limits(tmp_path):
+    """The caller's schema stays under max_schema_bytes; with the operator's registry documents embedded it may
+    reach max_bundled_schema_bytes (Kubernetes' Pod embeds to ~240 KB of definitions)."""
+    from slot.structurer import schema_limits
+
+    big = {"$id": "https://example.com/big.json", "$defs": {"e": {"enum": [f"value-{i:05d}" for i in range(900)]}}}
+    registry = _registry(tmp_path, **{"big.json": big})
+    raw = json.dumps({"properties": {"e": {"$ref": "https://example.com/big.json#/$defs/e"}}})
+    bundled = load_schema(raw, Limits(max_bytes=8_000, max_bundled_bytes=16_000), registry)
+    assert 8_000 < len(bundled.canonical) < 16_000
+    with pytest.raises(SchemaError, match="over the limit of 8000 bytes"):
+        load_schema(json.dumps({"description": "x" * 8_000}), Limits(max_bytes=8_000, max_bundled_bytes=16_000))
+    limits = schema_limits(Settings())
+    assert (limits.max_bytes, limits.max_bundled_bytes) == (131_072, 524_288)
+    raised = schema_limits(Settings().replace(max_schema_bytes=1 << 20))
+    assert raised.max_bundled_bytes == 1 << 20, "never below the caller's own limit"
 
 
 def test_registry_index_and_conflicts(tmp_path):

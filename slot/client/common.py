@@ -53,7 +53,7 @@ class StructureResult:
     extracted_paths: list[str] = field(default_factory=list)
     """Values decoded again constrained to spans of the text (grounding policy ``extract``)."""
     repaired_paths: list[str] = field(default_factory=list)
-    """Misspelt copies of a span of the text replaced by that span (server setting ``repair_copies``)."""
+    """Misspelt or drifted copies of a span of the text replaced by that span (server setting ``repair_copies``)."""
     request_id: str = ""
     adapter: str = ""
     schema_hash: str = ""

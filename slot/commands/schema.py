@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="refuse the schema when the grammar would only approximate it (as a strict request)")
     Settings.add_arguments(parser, ["home", "base_model", "grammar_backend", "compile_timeout_s", "close_objects",
-                                    "max_prompt_tokens", "max_schema_bytes", "max_schema_depth", "max_enum_values",
+                                    "max_prompt_tokens", "max_schema_bytes", "max_bundled_schema_bytes", "max_schema_depth",
+                                    "max_enum_values",
                                     "max_schema_nodes", "schema_registry_dir"])
 
 

@@ -64,7 +64,10 @@ RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str], Any], list[str]]]] =
     (re.compile(r"is unsatisfiable but minItems is"), _present("items", "prefixItems", "minItems")),
     (re.compile(r"anyOf is empty|No options in anyOf|All options in anyOf are unsatisfiable"),
      _present("anyOf", "oneOf", "enum")),
-    (re.compile(r"Invalid type: "), _fixed("type")),
+    (re.compile(r"Invalid type: |incompatible types|type must be a string or array"), _fixed("type")),
+    (re.compile(r"incompatible boolean values"), _present("const", "enum")),
+    (re.compile(r"minProperties > maxProperties|required > maxProperties"),
+     _present("minProperties", "maxProperties", "required")),
     (re.compile(r"schema too large"), _fixed("limits")),  # llguidance's own bound on the grammar it builds
 ]
 """(pattern on an engine message, the keywords it names); the first rule that matches decides."""

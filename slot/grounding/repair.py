@@ -8,6 +8,13 @@ slip without a second decoding pass. The rule is narrow on purpose, so values a 
 (no enum, const, format or pattern), only values of at least :data:`MIN_LETTERS` letters without digits,
 only spans with about as many words, and only at a character similarity of :data:`MIN_RATIO` or more.
 The repaired paths are reported, and the repaired value must keep the output valid.
+
+A second slip needs the model once more: a value that *began* as a copy of a word of the text and then
+drifted into another word ("artistic" for the text's "arts district", "cantina" for "canal side", "café" for
+"cafeteria"). :func:`drifted_copies` finds them (the value shares its first :data:`MIN_PREFIX` letters with a
+word of the text but does not start with that whole word, so "riverside" for "by the river" or "city centre"
+for "the city" stay as written); the structurer then decodes once more with only those leaves constrained to
+the text's word spans (``slot.extractive``) and takes their new values.
 """
 
 from __future__ import annotations
@@ -22,13 +29,18 @@ from slot.grounding.result import Grounding
 from slot.grounding.schema_paths import subschemas_at
 from slot.leaves import iter_leaves, set_at
 
-__all__ = ["MIN_RATIO", "MIN_LETTERS", "nearest_span", "repair_near_copies"]
+__all__ = ["MIN_RATIO", "MIN_LETTERS", "MIN_PREFIX", "nearest_span", "repair_near_copies", "drifted_copies"]
 
 MIN_RATIO = 0.8
 """Least character similarity (difflib ratio, case-insensitive) between the value and the span."""
 
 MIN_LETTERS = 4
 """Shorter values ("no", "yes", "high") are too easy to confuse with a neighbouring word."""
+
+MIN_PREFIX = 3
+"""Letters a drifted value shares with the start of a word of the text ("art" in "artistic" / "arts")."""
+
+_EDGE = "\"'“”‘’()[]{}<>*,.;:!?"
 
 _FLAGS = frozenset({"yes", "no", "true", "false", "none", "null", "n/a"})
 
@@ -76,3 +88,25 @@ def repair_near_copies(data: Any, grounding: Grounding, schema: Any, text: str) 
             set_at(out, pointer, span)
             repaired.append(pointer)
     return (out, repaired) if repaired else (data, [])
+
+
+def _drifted_from(value: str, words: set[str]) -> bool:
+    """Whether ``value`` starts like a word of the text (its first MIN_PREFIX letters) without starting with
+    that whole word: a copy that slipped after its first letters."""
+    folded = value.strip().casefold()
+    head = folded[:MIN_PREFIX]
+    if len(head) < MIN_PREFIX or not head.isalpha():
+        return False
+    return any(word.startswith(head) and not folded.startswith(word) for word in words)
+
+
+def drifted_copies(data: Any, grounding: Grounding, schema: Any, text: str) -> list[str]:
+    """The pointers of ungrounded free-text values that began as a copy of a word of ``text`` and drifted
+    (module docstring); the same leaves as near-copy repair considers (at least 4 letters, no digits)."""
+    if not grounding.ungrounded_paths:
+        return []
+    values = dict(iter_leaves(data))
+    words = {w.strip(_EDGE).casefold() for w in text.split()}
+    words.discard("")
+    return [p for p in grounding.ungrounded_paths
+            if _repairable(values.get(p), schema, p) and _drifted_from(str(values[p]), words)]

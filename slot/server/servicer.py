@@ -137,6 +137,7 @@ class SlotServicer(slot_pb2_grpc.SlotServicer):
         adapters = structurer.engine.adapters() if structurer else []
         default = (structurer.default_adapter if structurer else None) or BASE
         limits = slot_pb2.Limits(max_text_chars=s.max_text_chars, max_schema_bytes=s.max_schema_bytes,
+                                 max_bundled_schema_bytes=s.max_bundled_schema_bytes,
                                  max_schema_depth=s.max_schema_depth, max_enum_values=s.max_enum_values,
                                  default_max_tokens=s.max_tokens, max_tokens_limit=s.max_tokens_limit,
                                  max_concurrency=s.max_concurrency, max_queue=s.max_queue,

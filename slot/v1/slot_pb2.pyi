@@ -250,9 +250,10 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_text_chars", "max_schema_bytes", "max_schema_depth", "max_enum_values", "default_max_tokens", "max_tokens_limit", "max_concurrency", "max_queue", "max_message_bytes", "max_prompt_tokens", "max_batch")
+    __slots__ = ("max_text_chars", "max_schema_bytes", "max_bundled_schema_bytes", "max_schema_depth", "max_enum_values", "default_max_tokens", "max_tokens_limit", "max_concurrency", "max_queue", "max_message_bytes", "max_prompt_tokens", "max_batch")
     MAX_TEXT_CHARS_FIELD_NUMBER: _ClassVar[int]
     MAX_SCHEMA_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BUNDLED_SCHEMA_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SCHEMA_DEPTH_FIELD_NUMBER: _ClassVar[int]
     MAX_ENUM_VALUES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +265,7 @@ class Limits(_message.Message):
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     max_text_chars: int
     max_schema_bytes: int
+    max_bundled_schema_bytes: int
     max_schema_depth: int
     max_enum_values: int
     default_max_tokens: int
@@ -273,7 +275,7 @@ class Limits(_message.Message):
     max_message_bytes: int
     max_prompt_tokens: int
     max_batch: int
-    def __init__(self, max_text_chars: _Optional[int] = ..., max_schema_bytes: _Optional[int] = ..., max_schema_depth: _Optional[int] = ..., max_enum_values: _Optional[int] = ..., default_max_tokens: _Optional[int] = ..., max_tokens_limit: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_prompt_tokens: _Optional[int] = ..., max_batch: _Optional[int] = ...) -> None: ...
+    def __init__(self, max_text_chars: _Optional[int] = ..., max_schema_bytes: _Optional[int] = ..., max_bundled_schema_bytes: _Optional[int] = ..., max_schema_depth: _Optional[int] = ..., max_enum_values: _Optional[int] = ..., default_max_tokens: _Optional[int] = ..., max_tokens_limit: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_prompt_tokens: _Optional[int] = ..., max_batch: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
     __slots__ = ("version", "base_model", "adapters", "default_adapter", "grammar_backend", "grammar_backends", "engine", "limits", "dtype")

@@ -73,6 +73,7 @@ def test_async_client(server, settings):
     info, result = asyncio.run(run())
     assert info.version and info.limits.max_queue == 8
     assert info.limits.max_prompt_tokens == settings.max_prompt_tokens and info.limits.max_batch == settings.max_batch
+    assert info.limits.max_bundled_schema_bytes == settings.max_bundled_schema_bytes > info.limits.max_schema_bytes
     assert result.valid
 
 
