@@ -59,7 +59,7 @@ class Limits:
     """Bound on a schema with the local registry's documents it references embedded: those come from the operator
     (read at start), not the caller, whose own bytes stay under ``max_bytes``."""
     max_depth: int = 24
-    max_enum_values: int = 1_000
+    max_enum_values: int = 4_096
     max_nodes: int = 5_000
 
 

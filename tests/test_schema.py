@@ -80,7 +80,7 @@ def test_the_byte_limit_was_raised_and_the_hostile_input_bounds_kept():
     from slot.config import Settings
 
     assert Limits().max_bytes == Settings().max_schema_bytes > 65_536
-    assert (Limits().max_depth, Limits().max_enum_values, Limits().max_nodes) == (24, 1_000, 5_000)
+    assert (Limits().max_depth, Limits().max_enum_values, Limits().max_nodes) == (24, 4_096, 5_000)
     wide = {"type": "object", "properties": {f"field_{i}": {"type": "string", "description": "x" * 200}
                                              for i in range(400)}}
     assert len(json.dumps(wide)) > 65_536 and load_schema(wide).document == wide
