@@ -217,6 +217,15 @@ def schemastore_cases(root: Path, names: set[str] | None = None) -> Iterator[Sch
         yield case
 
 
+def operator_documents(embedded: tuple[str, ...]) -> list[str]:
+    """The embedded documents that came from a registry directory: the official meta-schemas are served without
+    one (``SchemaRegistry.builtin``), so a schema embedding only those counts as served without a registry."""
+    from slot.schema_registry import SchemaRegistry
+
+    builtin = set(SchemaRegistry.builtin().uris())
+    return [uri for uri in embedded if uri not in builtin]
+
+
 def kubernetes_root(explicit: Path | None = None) -> Path | None:
     """The schema folder ``kubernetes-validate`` ships (``kubernetes-json-schema``): ``explicit`` when given, else
     the running interpreter's package, else the one ``make tools`` installs in the repository's ``.tools/`` venv (a
@@ -426,7 +435,7 @@ def run_case(runner: Runner, case: SchemaCase) -> Row:
     stage = "load_schema"
     try:
         schema = load_schema(case.raw, runner.limits, runner.registry)
-        row.registry_documents = list(schema.embedded)
+        row.registry_documents = operator_documents(schema.embedded)
         stage = "prompt_too_long"
         rendering = schema_rendering(runner.tokenizer, schema, runner.max_prompt_tokens)  # as ValidateSchema
         row.slot_prompt, row.slot_prompt_tokens, row.slot_prompt_depth = \

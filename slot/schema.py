@@ -126,7 +126,8 @@ def canonical_json(value: Any) -> str:
 def load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None = None,
                 registry: SchemaRegistry | None = None) -> Schema:
     """Parse and check a schema given as JSON text, UTF-8 bytes or an already parsed object; references to other
-    documents are served from ``registry`` (``slot.schema_registry``) when it holds them, refused otherwise."""
+    documents are served from ``registry`` (``slot.schema_registry``; None: the official meta-schemas alone) when it
+    holds them, refused otherwise."""
     limits = limits or Limits()
     if isinstance(raw, bytes):
         if len(raw) > limits.max_bytes:
@@ -164,8 +165,8 @@ def load_schema(raw: str | bytes | dict[str, Any] | bool, limits: Limits | None 
     try:
         localized = localize(document, dialect)
     except RemoteReferenceError:
-        if registry is None:
-            raise
+        if registry is None:  # no operator registry: the official meta-schemas are still served
+            registry = SchemaRegistry.builtin()
         bundled = bundle(document, dialect, registry)
         if bundled is None:  # pragma: no cover - localize found a reference outside the document
             raise

@@ -22,6 +22,14 @@ references point to, and what those parts reference, transitively, cycles includ
 prompt, grounding and targets follow them as local ones. Post-validation checks the document as given with a
 ``referencing`` registry that retrieves these documents from this registry (:meth:`SchemaRegistry.referencing`):
 nothing is ever fetched from the network, and an unknown URI stays unresolved.
+
+The official meta-schemas of the drafts SLOT reads (draft 4, 6, 7, 2019-09 and 2020-12, with the 2019-09 and
+2020-12 vocabulary documents) are always known: they ship inside the installed ``jsonschema_specifications``
+package (a dependency of jsonschema), so serving them is offline and exact. :meth:`SchemaRegistry.builtin` holds
+them alone: what :func:`registry_for` gives when ``schema_registry_dir`` is empty, and what ``load_schema`` uses
+without a registry. :meth:`SchemaRegistry.load` adds them to an operator's directory; their URIs always name the
+official text (post-validation resolves them from ``jsonschema_specifications`` whatever the directory holds, so
+a file claiming one of them is listed in ``conflicts``, and the grammar and post-validation agree).
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from slot.errors import SchemaError, UnsupportedSchemaError
 from slot.leaves import escape_token, split_pointer
 from slot.local_refs import (REGISTRY_HINT, External, RemoteReferenceError, Walker, identifier_keyword, identifier_of,
                              join_uri)
-from slot.schema_drafts import check_meta_schema, draft_of
+from slot.schema_drafts import DRAFTS, check_meta_schema, draft_of
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +61,13 @@ class RegistryDocument:
     """One file of the registry."""
 
     path: str
-    """Its path relative to the registry directory (POSIX separators)."""
+    """Its path relative to the registry directory (POSIX separators); a built-in meta-schema's is its URI."""
     uri: str
     """The URI it is embedded under: its ``$id`` when the index gives that ``$id`` to it, else ``path``."""
     raw: bytes
     sha256: str
+    builtin: bool = False
+    """An official meta-schema (``jsonschema_specifications``), not a file of the directory."""
 
 
 @dataclass
@@ -77,6 +87,7 @@ class SchemaRegistry:
                  index: dict[str, int] | None = None, *, skipped: Iterable[str] = (),
                  conflicts: Iterable[str] = ()) -> None:
         self.directory = str(directory)
+        """The operator's directory; empty for :meth:`builtin` (the meta-schemas alone)."""
         self.documents: tuple[RegistryDocument, ...] = tuple(documents)
         self._index: dict[str, int] = dict(index or {})
         self.skipped: tuple[str, ...] = tuple(skipped)
@@ -113,6 +124,9 @@ class SchemaRegistry:
             documents.append(RegistryDocument(name, name, raw, hashlib.sha256(raw).hexdigest()))
             identifiers.append(_document_id(document, name))
         index = {doc.path: number for number, doc in enumerate(documents)}
+        for meta in _meta_schemas():  # before the files' $ids: a file claiming a meta-schema's URI is a conflict
+            index[meta.uri] = len(documents)
+            documents.append(meta)
         conflicts: list[str] = []
         for number, identifier in enumerate(identifiers):
             if not identifier or index.get(identifier) == number:
@@ -124,14 +138,26 @@ class SchemaRegistry:
             documents[number] = RegistryDocument(documents[number].path, identifier, documents[number].raw,
                                                  documents[number].sha256)
         registry = cls(root, documents, index, skipped=skipped, conflicts=conflicts)
-        log.info("schema registry %s: %d documents, %d URIs, %d files skipped, %d $id conflicts", root,
-                 len(documents), len(index), len(skipped), len(conflicts))
+        log.info("schema registry %s: %d documents (and the %d meta-schemas), %d URIs, %d files skipped, "
+                 "%d $id conflicts", root, len(identifiers), len(documents) - len(identifiers), len(index),
+                 len(skipped), len(conflicts))
         for line in skipped:
             log.warning("schema registry: skipped %s", line)
         return registry
 
+    @classmethod
+    def builtin(cls) -> "SchemaRegistry":
+        """The registry of the official meta-schemas alone (no directory), made once per process."""
+        global _BUILTIN
+        with _LOADING:
+            if _BUILTIN is None:
+                documents = _meta_schemas()
+                _BUILTIN = cls("", documents, {doc.uri: number for number, doc in enumerate(documents)})
+            return _BUILTIN
+
     def __len__(self) -> int:
-        return len(self.documents)
+        """The number of documents read from the directory (the built-in meta-schemas not counted)."""
+        return sum(not document.builtin for document in self.documents)
 
     def uris(self) -> list[str]:
         """Every URI the registry answers, sorted."""
@@ -215,16 +241,32 @@ def _document_id(document: Any, path: str) -> str | None:
     return join_uri(path, value).partition("#")[0] or None
 
 
+def _meta_schemas() -> list[RegistryDocument]:
+    """The official meta-schemas of the drafts SLOT reads, from the installed ``jsonschema_specifications`` (never
+    fetched), each under its URI; draft 3's is left out (no draft SLOT accepts)."""
+    from jsonschema_specifications import REGISTRY as META_SCHEMAS
+
+    documents: list[RegistryDocument] = []
+    for uri in sorted(META_SCHEMAS):
+        contents = META_SCHEMAS.contents(uri)
+        if not isinstance(contents, dict) or str(contents.get("$schema", "")).rstrip("#") not in DRAFTS:
+            continue
+        raw = json.dumps(contents, ensure_ascii=False).encode("utf-8")
+        documents.append(RegistryDocument(uri, uri, raw, hashlib.sha256(raw).hexdigest(), builtin=True))
+    return documents
+
+
 _LOADED: dict[str, SchemaRegistry] = {}
 _LOADING = threading.Lock()
+_BUILTIN: SchemaRegistry | None = None
 
 
-def registry_for(settings: Any) -> SchemaRegistry | None:
-    """The registry a server with these settings serves (``schema_registry_dir``; None when it is empty), read
-    once per directory and process."""
+def registry_for(settings: Any) -> SchemaRegistry:
+    """The registry a server with these settings serves: ``schema_registry_dir`` with the meta-schemas, read once
+    per directory and process; the meta-schemas alone (:meth:`SchemaRegistry.builtin`) when the setting is empty."""
     directory = getattr(settings, "schema_registry_dir", "") or ""
     if not directory:
-        return None
+        return SchemaRegistry.builtin()
     key = os.path.abspath(os.path.expanduser(directory))
     with _LOADING:
         found = _LOADED.get(key)
@@ -304,8 +346,8 @@ def bundle(document: Any, dialect: str, registry: SchemaRegistry | None) -> Bund
 
 def _missing(ref: External, owner: str, registry: SchemaRegistry | None) -> RemoteReferenceError:
     where = f" in registry document {owner!r}" if owner else ""
-    held = (f"the local schema registry ({registry.directory}) does not hold" if registry is not None else
-            "no schema registry is configured")
+    held = (f"the local schema registry ({registry.directory}) does not hold" if registry is not None and
+            registry.directory else "no schema registry is configured")
     return RemoteReferenceError(
         f"only local references are allowed: {ref.keyword} {ref.reference!r}{where} points to {ref.resource!r}, "
         f"which no $id of this schema names and {held}; {REGISTRY_HINT}",

@@ -1,6 +1,7 @@
 """The local schema registry (issue 27): references to other documents are served from an operator's directory
-(``schema_registry_dir``), embedded into the working document; nothing is ever fetched; and the process's cache
-of checked schemas (``slot.schema.SchemaCache``)."""
+(``schema_registry_dir``), embedded into the working document; the official meta-schemas are always served (from
+the installed ``jsonschema_specifications``); nothing is ever fetched; and the process's cache of checked schemas
+(``slot.schema.SchemaCache``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from slot.config import Settings, SettingsError
 from slot.errors import SchemaError, UnsupportedSchemaError
 from slot.leaves import resolve_ref
-from slot.schema import Limits, SchemaCache, load_schema
+from slot.schema import Limits, SchemaCache, cached_load_schema, load_schema
 from slot.schema_registry import SchemaRegistry, registry_for
 from slot.target import target_text
 
@@ -152,17 +153,107 @@ def test_a_draft7_document_with_a_top_level_ref_is_embedded_under_its_uri(tmp_pa
     assert resolve_ref(schema.document, target["$ref"])["required"] == ["name"]
 
 
-@pytest.mark.parametrize("with_registry", [False, True])
-def test_an_unknown_remote_reference_is_refused_naming_the_setting(tmp_path, with_registry):
-    registry = _registry(tmp_path, **{"common.json": COMMON}) if with_registry else None
-    raw = {"type": "object", "properties": {"a": {"$ref": "https://example.org/elsewhere.json#/definitions/a"}}}
+@pytest.mark.parametrize("uri", ["https://example.org/elsewhere.json#/definitions/a",
+                                 "http://json-schema.org/draft-03/schema#"])  # draft 3: no draft SLOT reads
+@pytest.mark.parametrize("which", ["none", "builtin", "operator"])
+def test_an_unknown_remote_reference_is_refused_naming_the_setting(tmp_path, which, uri):
+    registry = {"none": None, "builtin": registry_for(Settings.from_env({})),
+                "operator": _registry(tmp_path, **{"common.json": COMMON})}[which]
+    raw = {"type": "object", "properties": {"a": {"$ref": uri}}}
     with pytest.raises(UnsupportedSchemaError) as caught:
         load_schema(raw, registry=registry)
     message = str(caught.value)
     assert "only local references" in message and "never fetches" in message
     assert "SLOT_SCHEMA_REGISTRY_DIR" in message and "schema_registry_dir" in message
     assert caught.value.path == "/properties/a/$ref" and caught.value.keyword == "$ref"
-    assert ("does not hold" in message) is with_registry
+    assert ("does not hold" in message) is (which == "operator")
+    assert ("no schema registry is configured" in message) is (which != "operator")
+
+
+# -- the official meta-schemas, always served -------------------------------------------------------------------
+
+DRAFT7_META = "http://json-schema.org/draft-07/schema#"
+META_REF = {"type": "object", "properties": {"s": {"$ref": DRAFT7_META}}, "required": ["s"]}
+"""What SchemaStore's aio-connector-metadata schemas do: a property whose value is a JSON Schema."""
+
+
+def test_the_meta_schemas_are_known_without_a_registry():
+    builtin = registry_for(Settings.from_env({}))
+    assert builtin is SchemaRegistry.builtin() and builtin.directory == ""
+    assert builtin.lookup(DRAFT7_META).uri == "http://json-schema.org/draft-07/schema"
+    for uri in ("http://json-schema.org/draft-04/schema", "http://json-schema.org/draft-06/schema",
+                "https://json-schema.org/draft/2019-09/schema", "https://json-schema.org/draft/2019-09/meta/core",
+                "https://json-schema.org/draft/2020-12/schema",
+                "https://json-schema.org/draft/2020-12/meta/applicator"):
+        assert builtin.lookup(uri) is not None, uri
+    assert builtin.lookup("http://json-schema.org/draft-03/schema") is None
+    assert builtin.lookup("https://json-schema.org/draft-07/schema") is None, "exact URIs only"
+
+
+@pytest.mark.parametrize("registry", [None, "builtin"])
+def test_a_reference_to_the_draft7_meta_schema_is_embedded_and_post_validated(registry):
+    schema = load_schema(META_REF, registry=SchemaRegistry.builtin() if registry else None)
+    assert schema.embedded == ("http://json-schema.org/draft-07/schema",)
+    embedded = json.loads(schema.canonical)["$defs"]["http://json-schema.org/draft-07/schema"]
+    assert embedded["$id"] == "http://json-schema.org/draft-07/schema" and "$schema" not in embedded
+    assert embedded["properties"]["type"]["anyOf"][0] == {"$ref": "#/definitions/simpleTypes"}
+    target = resolve_ref(schema.document, schema.document["properties"]["s"]["$ref"])
+    assert "properties" in target and target["properties"]["items"]["anyOf"][0]["$ref"].startswith("#/")
+    assert schema.given == META_REF and schema.relaxed == ()
+    assert schema.errors({"s": {"type": "string"}}) == []
+    assert schema.errors({"s": {"type": "object", "properties": {"n": {"minimum": 1}}}}) == []
+    assert schema.errors({"s": {"type": 5}})[0].startswith("/s/type:")
+    assert schema.errors({"s": {"properties": {"n": {"minimum": "x"}}}})[0].startswith("/s/properties/n/minimum:")
+
+
+@pytest.mark.model
+def test_the_grammar_of_a_schema_referencing_the_draft7_meta_schema_compiles_and_enforces_it(grammars):
+    """The draft-07 meta-schema is self-recursive (``"$ref": "#"``): the grammar follows it at any depth."""
+    schema = load_schema(META_REF)
+    compiled, _ = grammars.get(schema, "llguidance")
+    assert _accepts(grammars, compiled, {"s": {"type": "string"}}, schema.document)
+    nested = {"s": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"$ref": "#"}]}, "minItems": 1}}
+    assert _accepts(grammars, compiled, nested, schema.document) and schema.errors(nested) == []
+    assert not _accepts(grammars, compiled, {"s": {"type": 5}}, schema.document)
+    assert not _accepts(grammars, compiled, {"s": {"items": {"minLength": -1}}}, schema.document)
+
+
+def test_an_operator_registry_serves_its_documents_and_the_meta_schemas(tmp_path):
+    """The meta-schemas' URIs always name the official text (post-validation resolves them from
+    ``jsonschema_specifications`` whatever the directory holds): a file claiming one is a conflict."""
+    fake = {"$id": DRAFT7_META, "type": "string"}
+    registry = _registry(tmp_path, **{"common.json": COMMON, "fake__draft7.json": fake})
+    assert registry.lookup(DRAFT7_META).uri == "http://json-schema.org/draft-07/schema"
+    assert registry.lookup(DRAFT7_META).path == "http://json-schema.org/draft-07/schema", "the official one"
+    assert registry.conflicts == ("fake/draft7.json: http://json-schema.org/draft-07/schema",)
+    assert len(registry) == 2 and len(SchemaRegistry.builtin()) == 0, "the directory's files are counted"
+    raw = {**ORDER, "properties": {**ORDER["properties"], "extra": {"$ref": DRAFT7_META}}}
+    schema = load_schema(raw, registry=registry)
+    assert set(schema.embedded) == {"https://example.com/schemas/common.json", "http://json-schema.org/draft-07/schema"}
+    good = {"id": 1, "ship_to": {"city": "Paris", "zip": "75001"}, "extra": {"type": "integer"}}
+    assert schema.errors(good) == []
+    assert schema.errors({**good, "extra": {"type": 5}})[0].startswith("/extra/type:")
+    assert schema.errors({**good, "ship_to": {"city": "Paris", "zip": "x"}})[0].startswith("/ship_to/zip:")
+    assert registry.fingerprint != SchemaRegistry.builtin().fingerprint
+
+
+def test_the_2019_and_2020_meta_schemas_are_served_to_a_schema_of_their_draft():
+    """Their vocabularies are embedded too; ``$dynamicRef``/``$recursiveRef`` are post-checked. A schema of another
+    draft cannot embed them (the embedded documents are read in the schema's draft): refused, naming the keyword."""
+    for draft, keyword in (("https://json-schema.org/draft/2020-12/schema", "$dynamicRef"),
+                           ("https://json-schema.org/draft/2019-09/schema", "$recursiveRef")):
+        schema = load_schema({"$schema": draft, "properties": {"s": {"$ref": draft}}})
+        assert schema.embedded[0] == draft and len(schema.embedded) > 1 and schema.relaxed == (keyword,)
+        assert schema.errors({"s": {"type": "string"}}) == [] and schema.errors({"s": {"type": 5}})
+        with pytest.raises(UnsupportedSchemaError, match=keyword.replace("$", "\\$")):
+            load_schema({"$schema": DRAFT7_META, "properties": {"s": {"$ref": draft}}})
+
+
+def test_the_server_path_serves_the_meta_schemas_through_the_cache():
+    registry = registry_for(Settings.from_env({}))
+    first = cached_load_schema(json.dumps(META_REF), registry=registry)
+    assert cached_load_schema(json.dumps(META_REF), registry=registry) is first
+    assert first.embedded == ("http://json-schema.org/draft-07/schema",)
 
 
 def test_a_registry_document_referencing_an_unknown_document_is_refused_naming_it(tmp_path):
@@ -190,6 +281,10 @@ def test_nothing_is_fetched(tmp_path, monkeypatch):
     for raw in ({"$ref": "http://127.0.0.1:9/s.json"}, {"$ref": "https://example.com/schemas/missing.json"}):
         with pytest.raises(UnsupportedSchemaError):
             load_schema(raw, registry=registry)
+        with pytest.raises(UnsupportedSchemaError):
+            load_schema(raw)
+    meta = load_schema({"properties": {"s": {"$ref": "https://json-schema.org/draft/2020-12/schema"}}})
+    assert meta.errors({"s": {"type": "string"}}) == [] and meta.errors({"s": {"type": 5}})
     # post-validation's registry answers from memory: a URI it does not hold stays unresolved, never fetched
     resolver = registry.referencing(schema.validator_class).resolver()
     with pytest.raises(Exception, match="127.0.0.1"):
@@ -256,7 +351,7 @@ def test_the_setting_names_the_directory(tmp_path, monkeypatch):
     registry = registry_for(settings)
     assert registry is not None and registry.lookup("https://example.com/schemas/common.json") is not None
     assert registry_for(settings) is registry, "read once"
-    assert registry_for(Settings.from_env({})) is None, "off by default"
+    assert registry_for(Settings.from_env({})) is SchemaRegistry.builtin(), "off by default: the meta-schemas alone"
     with pytest.raises(SettingsError, match="schema_registry_dir must name a directory"):
         Settings.from_env({"SLOT_SCHEMA_REGISTRY_DIR": str(tmp_path / "nowhere")})
 
