@@ -454,8 +454,10 @@ def run_case(runner: Runner, case: SchemaCase) -> Row:
     row.ignored_keywords = list(enforcement.ignored_keywords) if enforcement else []
     row.slot_relaxed = list(enforcement.relaxed_keywords) if enforcement else []
     opened: Any = None
+    # instances written in the key order the grammar takes (a rewritten document's: slot.grammar.rewrites)
+    written = compiled.document if compiled.document is not None else schema.document
     for instance in valid:
-        ids = runner.ids(instance.value, schema.document)
+        ids = runner.ids(instance.value, written)
         row.valid_post_rejected += bool(schema.errors(instance.value))
         if slot_accepts(compiled, ids):
             row.valid_accepted += 1
@@ -470,7 +472,7 @@ def run_case(runner: Runner, case: SchemaCase) -> Row:
         else:
             row.valid_refused.append(instance.file)
     for instance in invalid:
-        grammar_rejects = not slot_accepts(compiled, runner.ids(instance.value, schema.document))
+        grammar_rejects = not slot_accepts(compiled, runner.ids(instance.value, written))
         row.invalid_grammar_rejected += grammar_rejects
         if grammar_rejects or schema.errors(instance.value):
             row.invalid_rejected += 1

@@ -8,8 +8,10 @@ import copy
 from typing import Any
 
 import jsonschema
+import llguidance
 import pytest
 
+from slot.enforcement import enforcement
 from slot.errors import UnsupportedSchemaError
 from slot.grammar.cache import GrammarCache
 from slot.grammar.rewrites import rewrite
@@ -36,6 +38,16 @@ def _accepts(compiled: Any, tokenizer: Any, text: str) -> bool:
     return bool(matcher.consume(tokenizer.encode(text, add_special_tokens=False))) and matcher.is_accepting()
 
 
+CYCLE_ANY_OF = {"$ref": "#/$defs/tree", "$defs": {"tree": {
+    "type": "object", "additionalProperties": {"minProperties": 1,
+                                              "anyOf": [{"type": "string"}, {"$ref": "#/$defs/tree"}]}}}}
+"""resjson: a constraint beside an ``anyOf`` whose branch closes a cycle of references."""
+CYCLE_ALL_OF = {"$schema": "http://json-schema.org/draft-04/schema#", "$ref": "#/definitions/base", "definitions": {
+    "base": {"type": "object", "properties": {"name": {"type": "string"},
+                                              "children": {"type": "array", "items": {"$ref": "#/definitions/node"}}}},
+    "node": {"type": "object", "allOf": [{"$ref": "#/definitions/base"}], "properties": {"size": {"type": "integer"}}}}}
+"""web-types: a definition that extends its base through ``allOf``, the base holding it again."""
+
 CASES = [
     pytest.param({"type": "object", "properties": {"n": {"type": "integer", "minimum": I64_MIN, "maximum": I64_MAX},
                                                    "count": {"type": "integer", "minimum": 0, "maximum": 10}}},
@@ -57,6 +69,10 @@ CASES = [
     pytest.param({"type": "object", "patternProperties": {"^a": {"type": "integer"}, "^ab": {"minimum": 5}}},
                  "patternProperties", '{"a":1,"abc":7}', '{"abc":2}', '{"a":"s"}',
                  id="pattern-properties-overlapping"),
+    pytest.param(CYCLE_ANY_OF, "minProperties", '{"a":"x","b":{"c":"y"}}', '{"a":{}}', '{"a":1}',
+                 id="cycle-anyOf-sibling"),
+    pytest.param(CYCLE_ALL_OF, "properties,type", '{"name":"a","children":[{"name":"b","size":2}]}',
+                 '{"children":[{"size":"big"}]}', '{"name":1}', id="cycle-allOf-inheritance"),
 ]
 """(schema, the keywords dropped, a valid instance, an instance the grammar takes that breaks a dropped keyword, an
 instance the grammar still rejects: what was not dropped stays enforced)."""
@@ -105,6 +121,85 @@ def test_unknown_keys_that_llguidance_takes_for_siblings_on_a_cycle_are_removed_
     assert "x-taplo" not in compiled.document["$defs"]["value"]
     assert _accepts(compiled, tokenizer[0], '{"a":"x","b":{"c":"y"}}')
     assert not _accepts(compiled, tokenizer[0], '{"a":1}')
+
+
+def _engine_fails_on_cycle(grammars: GrammarCache, document: Any) -> bool:
+    """Whether llguidance's lenient compile refuses a document for a cycle of references with sibling keys."""
+    grammar = llguidance.LLMatcher.grammar_from_json_schema(
+        document, defaults={"whitespace_flexible": False}, overrides={"lenient": True})
+    is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(
+        grammar, grammars.backend("llguidance").tokenizer)
+    return is_error and any("circular references with sibling keys" in message for message in messages)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("schema", [CYCLE_ANY_OF, CYCLE_ALL_OF], ids=["anyOf", "allOf"])
+def test_the_cycles_rewritten_are_ones_the_engine_refuses(grammars, schema):
+    """The cases above fail in llguidance as given, and as SLOT hands them over (slot.local_refs leaves them)."""
+    assert _engine_fails_on_cycle(grammars, schema)
+    assert _engine_fails_on_cycle(grammars, grammars.document(load_schema(schema)))
+
+
+NODE = {"$defs": {"node": {"type": "object", "properties": {
+    "kids": {"type": "array", "items": {"$ref": "#/$defs/node", "required": ["kids"]}}}}}, "$ref": "#/$defs/node"}
+"""A ``$ref`` with a sibling constraint on its own cycle (draft 2020-12: the reference and the sibling both apply;
+every kid has kids)."""
+
+
+@pytest.mark.model
+def test_a_sibling_of_a_reference_on_its_cycle_is_dropped_for_the_engine_and_listed(grammars, tokenizer):
+    """The engine given the document as written: the sibling is dropped where the reference closes its cycle and
+    named; slot.local_refs serves the same schema exactly (the reference becomes an allOf of its target's
+    keywords), so the rewrite is the fallback for what that leaves."""
+    assert _engine_fails_on_cycle(grammars, NODE)
+    compiled = grammars.backend("llguidance").compile(copy.deepcopy(NODE), "node")
+    assert compiled.post_checked == ["required"]
+    assert compiled.document["$defs"]["node"]["properties"]["kids"]["items"] == {"$ref": "#/$defs/node"}
+    checked = load_schema(NODE)
+    assert enforcement(checked, relaxed=compiled.post_checked).relaxed_keywords == ["required"]  # strict refuses
+    assert _accepts(compiled, tokenizer[0], '{"kids":[{"kids":[]}]}') and validate_output('{"kids":[{"kids":[]}]}',
+                                                                                          checked).valid
+    assert _accepts(compiled, tokenizer[0], '{"kids":[{}]}')  # the grammar leaves it out ...
+    assert validate_output('{"kids":[{}]}', checked).errors  # ... post-validation does not
+    assert not _accepts(compiled, tokenizer[0], '{"kids":[1]}')
+    served, _ = grammars.get(checked, "llguidance", strict=True)
+    assert served.post_checked == [] and not _accepts(served, tokenizer[0], '{"kids":[{}]}')
+
+
+@pytest.mark.model
+def test_draft_7_siblings_of_a_reference_on_a_cycle_are_removed_unlisted(grammars, tokenizer):
+    """metaschema-draft-07-unofficial-strict: up to draft 7 a ``$ref`` makes the keywords beside it ignored, so
+    removing them for the engine changes nothing a validator checks: served strict, nothing named, and the grammar
+    takes what the draft's validator takes (the siblings would refuse ``{"kids":5}`` inside)."""
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#", "$ref": "#/definitions/entity", "definitions": {
+        "base": {"properties": {"kids": {"items": {"type": "object"}}}},
+        "entity": {"$ref": "#/definitions/base",
+                   "properties": {"kids": {"type": "array", "items": {"$ref": "#/definitions/entity"}}}}}}
+    checked = load_schema(schema)
+    assert _engine_fails_on_cycle(grammars, grammars.document(checked))
+    compiled, _ = grammars.get(checked, "llguidance", strict=True)
+    assert compiled.post_checked == [] and not compiled.enforcement.relaxed
+    assert compiled.document["definitions"]["entity"] == {"$ref": "#/definitions/base"}
+    assert _accepts(compiled, tokenizer[0], '{"kids":[{"kids":5}]}') and validate_output('{"kids":[{"kids":5}]}',
+                                                                                         checked).valid
+    assert not _accepts(compiled, tokenizer[0], '{"kids":[1]}')
+
+
+@pytest.mark.model
+def test_only_the_parts_the_cycle_fails_on_stay_dropped(grammars, tokenizer):
+    """``tree`` intersects its sibling constraints (which reach the cycle) with an anyOf too, but that intersection
+    compiles: its anyOf is put back; only the constraint beside the anyOf that closes the cycle stays out."""
+    schema = {"$ref": "#/$defs/tree", "$defs": {"tree": {
+        "type": "object", "properties": {"up": {"$ref": "#/$defs/tree"}},
+        "anyOf": [{"required": ["up"]}, {"required": ["down"]}],
+        "additionalProperties": {"minProperties": 1, "anyOf": [{"type": "string"}, {"$ref": "#/$defs/tree"}]}}}}
+    checked = load_schema(schema)
+    compiled, _ = grammars.get(checked, "llguidance")
+    assert compiled.post_checked == ["minProperties"]
+    tree = compiled.document["$defs"]["tree"]
+    assert tree["anyOf"] == schema["$defs"]["tree"]["anyOf"] and "minProperties" not in tree["additionalProperties"]
+    assert _accepts(compiled, tokenizer[0], '{"up":{"down":"x"},"down":"y"}')
+    assert not _accepts(compiled, tokenizer[0], '{"a":"x"}')  # the anyOf kept: "up" or "down" required
 
 
 @pytest.mark.model
@@ -178,3 +273,29 @@ def test_counts_written_as_decimals_are_served_as_the_same_integer_constraint(gr
     assert not _accepts(compiled, tokenizer[0], '["a","b","c"]')
     assert not _accepts(compiled, tokenizer[0], '["abcd"]')
     assert not rewrite({"maxItems": 2.5}, {"maxItems"}, lambda probe: True).changed  # not a count: left to refuse
+
+
+def _items_of(document: dict[str, Any]) -> Any:
+    return document[next(k for k in ("$defs", "definitions") if k in document)]["node"]["properties"]["kids"]["items"]
+
+
+@pytest.mark.parametrize("dialect, named", [(None, {"required"}), ("http://json-schema.org/draft-07/schema#", set())])
+def test_a_sibling_of_a_reference_on_its_cycle_is_named_unless_its_draft_ignores_it(dialect, named):
+    """A stand-in engine failing while the reference closing the cycle has a sibling: the sibling goes, named
+    from draft 2019-09 on (reference and sibling both apply), unnamed up to draft 7 (validators ignore it)."""
+    schema = copy.deepcopy(NODE)
+    if dialect:
+        schema = {"$schema": dialect, "$ref": "#/definitions/node", "definitions": schema["$defs"]}
+        _items_of(schema)["$ref"] = "#/definitions/node"
+    given = copy.deepcopy(schema)
+    done = rewrite(schema, {"$ref"}, lambda document: "required" in _items_of(document))
+    assert done.changed and done.dropped == named and schema == given
+    assert _items_of(done.document) == {"$ref": _items_of(schema)["$ref"]}
+    assert done.document["$ref"] == schema["$ref"]
+    assert not rewrite(schema, {"$ref"}, lambda document: False).changed  # compiles as it is: nothing dropped
+
+
+def test_a_reference_off_every_cycle_keeps_its_siblings():
+    schema = {"$defs": {"leaf": {"type": "string"}}, "type": "object",
+              "properties": {"a": {"$ref": "#/$defs/leaf", "maxLength": 3}}}
+    assert not rewrite(schema, {"$ref"}, lambda document: True).changed

@@ -13,11 +13,19 @@ strict request refuses the schema. The rewritten grammar accepts more than the s
 - ``patternProperties``: entries the engine cannot take (in order, each checked beside those kept) leave the map;
   their keys stay allowed, since ``additionalProperties`` (if given and not ``true``) becomes the union of itself
   and their value schemas (named too);
-- ``$ref`` caught in llguidance's "circular references with sibling keys": llguidance takes a key it does not
-  know (``x-taplo``, any word the draft's validator does not read) for a sibling constraint, to intersect with
-  each branch of an ``anyOf`` beside it, which fails on a cycle of references. Such keys are removed; that changes
-  nothing the schema means, so nothing is named. (A ``$ref`` beside real constraints on a cycle is
-  ``slot.local_refs``' rewrite.)
+- ``$ref`` caught in llguidance's "circular references with sibling keys": llguidance compiles a node holding an
+  applicator (``$ref``, ``anyOf``, ``oneOf``, ``allOf``, ``enum``, ``const``) as the intersection of it with
+  what is beside it, and an intersection that reaches a reference whose target is still being compiled (one on
+  the same cycle of references) fails. First, keys it does not know (``x-taplo``, any word the draft's
+  validator does not read), which it takes for sibling constraints, are removed: that changes nothing the
+  schema means, so nothing is named. Where it still fails, the nodes on a cycle of references (as the engine
+  follows them) whose intersection reaches into their own cycle keep one part that does (the ``$ref``, else
+  the ``anyOf``/``oneOf``, else the first such ``allOf`` branch, else the sibling constraints), and the rest is
+  dropped: sibling constraint keywords (each named), other applicators (named), other ``allOf`` branches
+  (replaced by ``{}``, ``allOf`` named). Up to draft 7 a ``$ref`` makes its siblings ignored by validators, so
+  there they are removed unnamed. The whole document is the probe here (a cycle fails only in its context): a
+  named drop the document compiles without is put back, one at a time, up to ``MAX_RESTORES``. (A ``$ref``
+  beside constraints whose own target is on its cycle is rewritten exactly by ``slot.local_refs`` first.)
 
 A probe failing as "Unsatisfiable schema" is no limit of the engine but a schema that admits no value there: it is
 left for the compile to refuse. ``format`` needs no rewrite: the lenient compile only warns on formats it lacks.
@@ -32,7 +40,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import unquote
 
 from slot.leaves import escape_token, resolve_ref
-from slot.schema import DEFAULT_DRAFT, DRAFTS
+from slot.schema import DEFAULT_DRAFT, DIALECTS, DRAFTS
 from slot.schema_tree import subschemas
 
 BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
@@ -45,9 +53,21 @@ REWRITABLE = NUMERIC | COUNTS | {"pattern", "patternProperties", "$ref"}
 _KEPT = frozenset({"$ref", "$schema", "$id", "id", "$defs", "definitions", "$anchor", "$dynamicAnchor",
                    "$recursiveAnchor", "$vocabulary"})
 """Identifiers and containers: never removed (references resolve through them)."""
+_APPLICATORS = ("$ref", "anyOf", "oneOf", "allOf", "enum", "const")
+"""llguidance's in-place applicators: each is intersected with what its node holds beside it."""
+_ENGINE_SKIPS = frozenset({"$anchor", "$defs", "definitions", "$schema", "$id", "id", "$comment", "title",
+                           "description", "default", "readOnly", "writeOnly", "examples", "contentMediaType",
+                           "contentEncoding"})
+"""Keys llguidance's JSON compiler passes over; any other key beside an applicator is intersected with it."""
+_COMPILED = frozenset({"properties", "patternProperties", "additionalProperties", "items", "prefixItems",
+                       "additionalItems", "anyOf", "oneOf", "allOf"})
+"""Keywords whose subschemas llguidance compiles (with ``$ref``, the edges of its cycles of references)."""
+MAX_RESTORES = 32
+"""Drops on a cycle of references tried back one at a time (each a compile of the whole document)."""
 
 Probe = Callable[[dict[str, Any]], bool]
-"""Whether the engine fails on a small schema for a limit of its own (not because the schema admits nothing)."""
+"""Whether the engine fails on a small schema (or, for cycles of references, the whole document) for a limit of its
+own (not because the schema admits nothing)."""
 
 
 @dataclass
@@ -65,19 +85,28 @@ def rewrite(document: Any, keywords: set[str], fails: Probe) -> Rewrite:
     if not isinstance(result.document, dict):
         return result
     probes = _Memo(fails, result.document.get("$schema"))
-    known = frozenset(DRAFTS.get(str(result.document.get("$schema", "")).rstrip("#"), DEFAULT_DRAFT).VALIDATORS)
+    draft = DRAFTS.get(str(result.document.get("$schema", "")).rstrip("#"), DEFAULT_DRAFT)
+    known = frozenset(draft.VALIDATORS)
     protected = _referenced(result.document)
-    for node, path in _nodes(result.document):
-        if keywords & COUNTS:
-            _counts(node, result)
-        if keywords & NUMERIC:
-            _numbers(node, probes, result)
-        if "pattern" in keywords:
-            _pattern(node, probes, result)
-        if "patternProperties" in keywords:
-            _pattern_properties(node, probes, result)
-        if "$ref" in keywords:
-            _unknown_keys(node, path, known, protected, result)
+
+    def rewrite_nodes(names: set[str]) -> None:
+        for node, path in _nodes(result.document):
+            if names & COUNTS:
+                _counts(node, result)
+            if names & NUMERIC:
+                _numbers(node, probes, result)
+            if "pattern" in names:
+                _pattern(node, probes, result)
+            if "patternProperties" in names:
+                _pattern_properties(node, probes, result)
+            if "$ref" in names:
+                _unknown_keys(node, path, known, protected, result)
+
+    rewrite_nodes(keywords)
+    if "$ref" in keywords:
+        legacy = DIALECTS.get(draft) in ("draft7", "draft6", "draft4")
+        _cycle_siblings(result, fails, known, protected, legacy,
+                        lambda: rewrite_nodes(set(REWRITABLE - {"$ref"})))
     return result
 
 
@@ -175,6 +204,218 @@ def _unknown_keys(node: dict[str, Any], path: str, known: frozenset[str], protec
         if key not in known and key not in _KEPT and f"{path}/{escape_token(key)}" not in protected:
             del node[key]
             result.changed = True
+
+
+@dataclass
+class _Drop:
+    """One part of a node left out of the grammar's document: keys (the sibling constraints together, or one
+    applicator), or one ``allOf`` branch (``index``, replaced by ``{}`` so later branches keep their pointers)."""
+
+    node: dict[str, Any]
+    values: dict[str, Any]
+    index: int | None = None
+    named: tuple[str, ...] = ()
+    """The keywords it names as dropped (none where no validator reads them)."""
+    restored: bool = False
+
+    def undo(self) -> None:
+        for key, value in self.values.items():
+            if self.index is None:
+                self.node[key] = value
+            else:
+                self.node[key][self.index] = value
+
+    def redo(self) -> None:
+        for key in self.values:
+            if self.index is None:
+                self.node.pop(key, None)
+            else:
+                self.node[key][self.index] = {}
+
+
+def _cycle_siblings(result: Rewrite, fails: Probe, known: frozenset[str], protected: set[str],
+                    legacy: bool, rewrite_others: Callable[[], None]) -> None:
+    """Where llguidance still fails on a cycle of references, drop at each node on a cycle whose intersection
+    reaches into it all but one part (see the module); named drops the document compiles without go back. Where
+    the document still fails after the drops, the other rewrites run on every node first (a regex the engine
+    cannot take hides behind the cycle: web-types), so that the drops are judged on a document it compiles."""
+    document = result.document
+    graph = _Graph(document)
+    drops: list[_Drop] = []
+    for node_id, (node, path) in graph.nodes.items():
+        component = graph.component.get(node_id)
+        if component is not None:
+            drops += _site(node, path, graph, component, known, protected, legacy)
+    if not drops:
+        return
+    for drop in reversed(drops):  # the document as it was: does it still fail at all?
+        drop.undo()
+    if not fails(document):
+        return  # removing unknown keys was enough
+    for drop in drops:
+        drop.redo()
+    if fails(document):
+        rewrite_others()
+    if not fails(document):
+        for drop in [drop for drop in drops if drop.named][:MAX_RESTORES]:
+            drop.undo()
+            drop.restored = not fails(document)
+            if not drop.restored:
+                drop.redo()
+    kept = [drop for drop in drops if not drop.restored]
+    for drop in kept:
+        result.dropped.update(drop.named)
+    result.changed = result.changed or bool(kept)
+
+
+def _site(node: dict[str, Any], path: str, graph: "_Graph", component: int, known: frozenset[str],
+          protected: set[str], legacy: bool) -> list[_Drop]:
+    """The drops at one node on a cycle: none unless it intersects two parts or more and one reaches its cycle."""
+    siblings = [k for k in node if k not in _APPLICATORS and k not in _ENGINE_SKIPS]
+    parts: list[tuple[str, int | None, list[Any]]] = []  # (key or "" for the siblings, allOf index, subschemas)
+    if siblings:
+        parts.append(("", None, [sub for key in siblings if key in _COMPILED
+                                 for sub, _ in subschemas({key: node[key]})]))
+    for key in _APPLICATORS:
+        if key not in node:
+            continue
+        if key == "$ref":
+            parts.append((key, None, [graph.target(node)]))
+        elif key == "allOf" and isinstance(node[key], list):
+            parts += [(key, i, [branch]) for i, branch in enumerate(node[key]) if not _is_any(branch)]
+        elif key in ("anyOf", "oneOf") and isinstance(node[key], list):
+            parts.append((key, None, list(node[key])))
+        else:
+            parts.append((key, None, []))
+    if len(parts) < 2:
+        return []
+    cyclic = [part for part in parts if graph.reaches(part[2], component)]
+    if not cyclic:
+        return []
+    ref = [part for part in parts if part[0] == "$ref"]
+    if legacy and ref:
+        keep, named = ref[0], False  # up to draft 7 the siblings of $ref are ignored: nothing to name
+    else:
+        order = {"$ref": 0, "anyOf": 1, "oneOf": 2, "allOf": 3, "": 4}
+        keep, named = min(cyclic, key=lambda part: (order.get(part[0], 5), part[1] or 0)), True
+    drops: list[_Drop] = []
+    for key, index, _ in parts:
+        if (key, index) == keep[:2]:
+            continue
+        if key == "":  # the sibling constraints go (and come back) together: additionalProperties needs properties
+            values = {k: node[k] for k in siblings if k not in _KEPT and f"{path}/{escape_token(k)}" not in protected}
+            if values:
+                drops.append(_Drop(node, values, named=tuple(sorted(k for k in values if named and k in known))))
+        elif index is not None:
+            if f"{path}/{key}/{index}" not in protected:
+                drops.append(_Drop(node, {key: node[key][index]}, index, (key,) if named else ()))
+        elif f"{path}/{escape_token(key)}" not in protected:
+            drops.append(_Drop(node, {key: node[key]}, named=(key,) if named else ()))
+    for drop in drops:
+        drop.redo()
+    return drops
+
+
+def _is_any(schema: Any) -> bool:
+    """Whether llguidance compiles a subschema to "any value" (``true``, ``{}``, annotations only)."""
+    return schema is True or isinstance(schema, dict) and all(key in _ENGINE_SKIPS for key in schema)
+
+
+class _Graph:
+    """The schema objects llguidance compiles from the root (through ``_COMPILED`` keywords and local references),
+    by ``id``, and the strongly connected component of each that lies on a cycle (None for the others)."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.nodes: dict[int, tuple[dict[str, Any], str]] = {}
+        self.edges: dict[int, list[int]] = {}
+        stack: list[tuple[Any, str]] = [(document, "")]
+        while stack:
+            node, path = stack.pop()
+            if not isinstance(node, dict) or id(node) in self.nodes:
+                continue
+            self.nodes[id(node)] = (node, path)
+            children = [(sub, sub_path) for sub, sub_path in subschemas(node, path)
+                        if isinstance(sub, dict) and sub_path[len(path) + 1:].split("/", 1)[0] in _COMPILED]
+            target = self.target(node)
+            if target is not None:
+                children.append((target, unquote(node["$ref"][1:])))
+            self.edges[id(node)] = [id(sub) for sub, _ in children]
+            stack.extend(reversed(children))
+        self.component = _cyclic_components(self.edges)
+        self._reaching: dict[int, set[int]] = {}
+
+    def target(self, node: dict[str, Any]) -> Any:
+        """The schema object a local ``$ref`` of the node points to (None for none)."""
+        ref = node.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return None
+        try:
+            target = resolve_ref(self.document, ref)
+        except LookupError:
+            return None
+        return target if isinstance(target, dict) else None
+
+    def reaches(self, starts: list[Any], component: int) -> bool:
+        """Whether the engine, compiling any of these subschemas, comes to a node of the component."""
+        if component not in self._reaching:
+            reverse: dict[int, list[int]] = {}
+            for source, targets in self.edges.items():
+                for target in targets:
+                    reverse.setdefault(target, []).append(source)
+            seen = {n for n, c in self.component.items() if c == component}
+            stack = list(seen)
+            while stack:
+                for source in reverse.get(stack.pop(), []):
+                    if source not in seen:
+                        seen.add(source)
+                        stack.append(source)
+            self._reaching[component] = seen
+        return any(isinstance(s, dict) and id(s) in self._reaching[component] for s in starts)
+
+
+def _cyclic_components(edges: dict[int, list[int]]) -> dict[int, int | None]:
+    """Each node's strongly connected component (its first node's number) where it lies on a cycle, else None
+    (iterative Tarjan)."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    component: dict[int, int | None] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    for start in edges:
+        if start in index:
+            continue
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        work = [(start, iter(edges[start]))]
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges.get(child, []))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                members = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    members.append(top)
+                    if top == node:
+                        break
+                cyclic = len(members) > 1 or node in edges.get(node, [])
+                for member in members:
+                    component[member] = index[node] if cyclic else None
+    return component
 
 
 def _nodes(document: Any) -> Iterator[tuple[dict[str, Any], str]]:
