@@ -32,6 +32,7 @@ from typing import Any, Collection, Mapping
 from urllib.parse import quote, unquote, urljoin
 
 from slot.errors import SchemaError, UnsupportedSchemaError
+from slot.graph import strongly_connected
 from slot.leaves import escape_token, split_pointer
 from slot.schema_tree import LIST_KEYWORDS, MAP_KEYWORDS, ONE_KEYWORDS, subschemas
 
@@ -500,42 +501,5 @@ class _Rewriter:
 
 
 def _components(nodes: list[str], children: dict[str, list[str]], targets: dict[str, str]) -> dict[str, int]:
-    """Strongly connected components of the graph of subschemas and references (iterative Tarjan)."""
-    edges = {n: children.get(n, []) + ([targets[n]] if n in targets else []) for n in nodes}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    component: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    for start in nodes:
-        if start in index:
-            continue
-        work = [(start, iter(edges.get(start, [])))]
-        index[start] = low[start] = len(index)
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, it = work[-1]
-            nxt = next(it, None)
-            if nxt is not None:
-                if nxt not in edges:
-                    continue
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(edges[nxt])))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                while True:
-                    top = stack.pop()
-                    on_stack.discard(top)
-                    component[top] = index[node]
-                    if top == node:
-                        break
-    return component
+    """Strongly connected components of the graph of subschemas and references (``slot.graph``)."""
+    return strongly_connected({n: children.get(n, []) + ([targets[n]] if n in targets else []) for n in nodes})

@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 from urllib.parse import unquote
 
+from slot.graph import strongly_connected
 from slot.leaves import escape_token, resolve_ref
 from slot.schema import DEFAULT_DRAFT, DIALECTS, DRAFTS
 from slot.schema_tree import subschemas
@@ -375,47 +377,11 @@ class _Graph:
 
 
 def _cyclic_components(edges: dict[int, list[int]]) -> dict[int, int | None]:
-    """Each node's strongly connected component (its first node's number) where it lies on a cycle, else None
-    (iterative Tarjan)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    component: dict[int, int | None] = {}
-    stack: list[int] = []
-    on_stack: set[int] = set()
-    for start in edges:
-        if start in index:
-            continue
-        index[start] = low[start] = len(index)
-        stack.append(start)
-        on_stack.add(start)
-        work = [(start, iter(edges[start]))]
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(edges.get(child, []))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                members = []
-                while True:
-                    top = stack.pop()
-                    on_stack.discard(top)
-                    members.append(top)
-                    if top == node:
-                        break
-                cyclic = len(members) > 1 or node in edges.get(node, [])
-                for member in members:
-                    component[member] = index[node] if cyclic else None
-    return component
+    """Each node's strongly connected component (its first node's number) where it lies on a cycle, else None."""
+    component = strongly_connected(edges)
+    sizes = Counter(component.values())
+    return {node: number if sizes[number] > 1 or node in edges.get(node, ()) else None
+            for node, number in component.items()}
 
 
 def _nodes(document: Any) -> Iterator[tuple[dict[str, Any], str]]:
