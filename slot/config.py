@@ -237,8 +237,9 @@ class Settings:
 
     @property
     def home_path(self) -> Path:
-        """The cache directory as a Path."""
-        return Path(self.home).expanduser()
+        """The cache directory as a Path (an empty ``home``, as ``SLOT_HOME=`` gives, is the default one, not the
+        working directory)."""
+        return Path(self.home or _default_home()).expanduser()
 
     @property
     def resolved_dtype(self) -> str:

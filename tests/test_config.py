@@ -50,3 +50,10 @@ def test_dtype_auto_resolves_per_engine(engine, dtype, resolved):
 def test_float16_weights_is_refused_on_vllm():
     with pytest.raises(SettingsError, match="float16-weights is for the transformers engine"):
         Settings.from_env({"SLOT_ENGINE": "vllm", "SLOT_DTYPE": "float16-weights"})
+
+
+def test_an_empty_home_is_the_default_cache_not_the_working_directory():
+    from slot.config import Settings
+
+    assert Settings.from_env({"SLOT_HOME": ""}).home_path == Settings.from_env({}).home_path
+    assert Settings.from_env({"SLOT_HOME": "/srv/slot"}).home_path.as_posix() == "/srv/slot"

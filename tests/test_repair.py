@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from slot.grounding import ground
 from slot.grounding.repair import drifted_copies, nearest_span, repair_near_copies
@@ -78,31 +81,53 @@ def test_drifted_copies_are_values_that_began_as_a_word_of_the_text() -> None:
     assert drifted_copies(only_area, ground(only_area, text, pinned), pinned, text) == []
     assert drifted_copies({"area": "arts district"}, ground({"area": "arts district"}, text, E2E_SCHEMA),
                           E2E_SCHEMA, text) == []  # grounded: nothing to do
+    request = {"type": "object", "properties": {"timeRange": {"type": "string"}}}
+    echoed = {"timeRange": "timeRange"}  # the key written as its own value: an invention, not a slip
+    said = "What times will it be showing?"
+    assert drifted_copies(echoed, ground(echoed, said, request), request, said) == []
 
 
-DRIFT_TEXT = "Ziobra is a family friendly Basque food tea room in the arts district area."
-"""A value-swapped E2E validation row on which the stage D adapter writes "area": "artistic" (recorded
-2026-12-07, benchmarks/results/faithfulness_2026-12-07c.json)."""
+DRIFT_TEXT = ("In arts district is a dumpling house with a average customer rating called The Pousopoth that serves "
+              "Cuban food and has a price range between more than £30.")
+"""A value-swapped E2E validation row on which the stage C adapter (``tests/data/adapters/stage_c``, fixed weights,
+so the premise does not move with the default adapter) writes "area": "artistic" (recorded 2026-12-06,
+benchmarks/results/faithfulness_2026-12-06.json)."""
+DRIFT_SCHEMA = {"type": "object", "properties": {k: {"type": "string"} for k in ("name", "customer rating", "area")},
+                "required": ["name", "customer rating", "area"], "additionalProperties": False}
+STAGE_C = Path(__file__).parent / "data" / "adapters" / "stage_c"
 
 
-def test_a_drifted_copy_is_decoded_again_constrained_to_the_texts_spans(structurer) -> None:
-    result = structurer.structure(DRIFT_TEXT, E2E_SCHEMA)
+@pytest.fixture(scope="module")
+def stage_c(settings):
+    from slot.structurer import Structurer
+
+    structurer = Structurer.from_settings(settings.replace(adapter=str(STAGE_C), parse_first=False), progress=False)
+    yield structurer
+    structurer.close()
+
+
+def test_a_drifted_copy_is_decoded_again_constrained_to_the_texts_spans(stage_c) -> None:
+    result = stage_c.structure(DRIFT_TEXT, DRIFT_SCHEMA)
     written = json.loads(result.output)
-    first = ground(written, DRIFT_TEXT, E2E_SCHEMA)
-    drifted = drifted_copies(written, first, E2E_SCHEMA, DRIFT_TEXT)
-    assert drifted == ["/area"], f"the adapter no longer drifts on this row ({result.output}): pick another"
+    first = ground(written, DRIFT_TEXT, DRIFT_SCHEMA)
+    drifted = drifted_copies(written, first, DRIFT_SCHEMA, DRIFT_TEXT)
+    assert drifted == ["/area"], f"stage C no longer drifts on this row ({result.output}): pick another"
     assert result.json["area"] == "arts district" and result.valid
     assert "/area" in result.grounding["repaired_paths"]
     assert "/area" not in result.grounding["ungrounded_paths"]
     assert result.attempts == 2  # the second, span-constrained pass
-    assert result.json["name"] == written["name"] and result.json["food"] == written["food"]
+    assert result.json["name"] == written["name"]
 
 
-def test_no_second_pass_without_a_drifted_copy_or_with_repair_off(structurer, settings) -> None:
+def test_no_second_pass_without_a_drifted_copy_or_with_repair_off(stage_c, settings) -> None:
     from slot.structurer import Structurer
 
-    plain = structurer.structure("Alimentum is a pub in the city centre.", E2E_SCHEMA)
+    plain = stage_c.structure("Alimentum is a pub in the city centre.", E2E_SCHEMA)
     assert plain.attempts == 1 and plain.grounding["repaired_paths"] == []
-    off = Structurer.from_settings(settings.replace(parse_first=False, repair_copies=False), progress=False)
-    result = off.structure(DRIFT_TEXT, E2E_SCHEMA)
+    off = Structurer.from_settings(settings.replace(adapter=str(STAGE_C), parse_first=False, repair_copies=False),
+                                   progress=False)
+    try:
+        result = off.structure(DRIFT_TEXT, DRIFT_SCHEMA)
+    finally:
+        off.close()
     assert result.attempts == 1 and result.json["area"] == json.loads(result.output)["area"] == "artistic"

@@ -102,11 +102,36 @@ def _drifted_from(value: str, words: set[str]) -> bool:
 
 def drifted_copies(data: Any, grounding: Grounding, schema: Any, text: str) -> list[str]:
     """The pointers of ungrounded free-text values that began as a copy of a word of ``text`` and drifted
-    (module docstring); the same leaves as near-copy repair considers (at least 4 letters, no digits)."""
+    (module docstring); the same leaves as near-copy repair considers (at least 4 letters, no digits). A value
+    that is a property name of the schema ("timeRange" for a request that says "times") is the model echoing the
+    schema, an invention to leave to the grounding policy, not a slip to finish as a span."""
     if not grounding.ungrounded_paths:
         return []
     values = dict(iter_leaves(data))
     words = {w.strip(_EDGE).casefold() for w in text.split()}
     words.discard("")
+    names = _property_names(schema)
     return [p for p in grounding.ungrounded_paths
-            if _repairable(values.get(p), schema, p) and _drifted_from(str(values[p]), words)]
+            if _repairable(values.get(p), schema, p) and _plain(str(values[p])) not in names
+            and _drifted_from(str(values[p]), words)]
+
+
+def _plain(name: str) -> str:
+    """Lower-case letters and digits only: "timeRange", "time_range" and "Time range" read alike."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+def _property_names(schema: Any) -> set[str]:
+    """Every property name the schema declares, anywhere in it, as :func:`_plain` writes it."""
+    names: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            properties = node.get("properties")
+            if isinstance(properties, dict):
+                names.update(_plain(str(key)) for key in properties)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
