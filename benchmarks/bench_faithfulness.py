@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="another split from a JSONL file of rows (repeatable)")
     parser.add_argument("--e2e-file", type=Path, default=ROOT.parent / "shared/data/e2e/e2e_dev_slot.jsonl")
     parser.add_argument("--limit", type=int, default=100, help="rows per split (spread evenly; 0: all)")
-    parser.add_argument("--synthetic-limit", type=int, help="rows per synthetic split (default: --limit)")
+    parser.add_argument("--synthetic-limit", type=int,
+                        help="rows per synthetic split (default: --limit; 0: all 152, which comparing adapters needs: "
+                             "on 30 of them stage D scored 98.7, on all 97.0)")
     parser.add_argument("--splits", default="", help="comma-separated subset of the five splits")
     parser.add_argument("--systems", default="base,default,default+extract",
                         help="comma-separated: base, default, NAME of an --adapter, each adapter also as +extract")
