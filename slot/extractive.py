@@ -17,7 +17,7 @@ from typing import Any
 
 from slot.leaves import split_pointer
 
-__all__ = ["MAX_SPAN_WORDS", "MAX_SPANS", "word_spans", "is_free_text", "span_schema"]
+__all__ = ["EDGE_PUNCTUATION", "MAX_SPAN_WORDS", "MAX_SPANS", "word_spans", "is_free_text", "span_schema"]
 
 MAX_SPAN_WORDS = 6
 """Longest span offered, in words (names, places, kinds and cuisines are short)."""
@@ -25,7 +25,8 @@ MAX_SPAN_WORDS = 6
 MAX_SPANS = 3000
 """Most spans offered for one leaf (long texts keep their shorter spans)."""
 
-_EDGE = "\"'“”‘’()[]{}<>*,.;:!?"
+EDGE_PUNCTUATION = "\"'“”‘’()[]{}<>*,.;:!?"
+"""Stripped from the ends of a word or span of the text (quotes, brackets, sentence punctuation)."""
 _PINNED = ("enum", "const", "format", "pattern", "$ref")
 
 
@@ -38,7 +39,7 @@ def word_spans(text: str, max_words: int = MAX_SPAN_WORDS, limit: int = MAX_SPAN
     seen: dict[str, None] = {}
     for width in range(1, max_words + 1):
         for i in range(len(words) - width + 1):
-            span = text[words[i][0]:words[i + width - 1][1]].strip(_EDGE).strip()
+            span = text[words[i][0]:words[i + width - 1][1]].strip(EDGE_PUNCTUATION).strip()
             if span.endswith("'s") and width == 1:
                 seen.setdefault(span[:-2], None)
             if span and "\n" not in span:

@@ -33,7 +33,7 @@ from jsonschema_specifications import REGISTRY as META_SCHEMAS
 from referencing.exceptions import Unresolvable
 
 from slot.errors import SchemaError, UnsupportedSchemaError
-from slot.leaves import resolve_ref
+from slot.leaves import escape_token, resolve_ref
 from slot.local_refs import RemoteReferenceError, localize
 from slot.patterns import PatternTimeout, bound_jsonschema, time_budget
 from slot.schema_drafts import DEFAULT_DRAFT, DIALECTS, DRAFTS, check_meta_schema, draft_of  # noqa: F401 (re-exported)
@@ -228,7 +228,7 @@ def _check_patterns(node: dict[str, Any], path: str) -> None:
 
     patterns = [(node["pattern"], f"{path}/pattern", "pattern")] if isinstance(node.get("pattern"), str) else []
     if isinstance(node.get("patternProperties"), dict):
-        patterns += [(key, f"{path}/patternProperties/{_escape(key)}", "patternProperties")
+        patterns += [(key, f"{path}/patternProperties/{escape_token(key)}", "patternProperties")
                      for key in node["patternProperties"]]
     for pattern, where, keyword in patterns:
         try:
@@ -298,12 +298,8 @@ def resolve_pointer(document: Any, ref: str, *, at: str = "") -> Any:
         raise SchemaError(f"$ref {ref!r} does not resolve inside the schema", path=at, keyword="$ref") from None
 
 
-def _escape(name: str) -> str:
-    return str(name).replace("~", "~0").replace("/", "~1")
-
-
 def _pointer(parts: Any) -> str:
-    return "".join(f"/{_escape(str(p))}" for p in parts)
+    return "".join(f"/{escape_token(p)}" for p in parts)
 
 
 class SchemaCache:
