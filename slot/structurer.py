@@ -281,13 +281,10 @@ class Structurer:
         if checked_output.parsed:
             report = _ground(value, text, checked.document)
             if grounding_policy == "extract" and constrained and report.ungrounded_paths:
-                spans_document, extracted = span_schema(checked.document, report.ungrounded_paths, word_spans(text))
-                if extracted:  # second pass: the same prompt, the flagged leaves constrained to the text's spans
-                    first_usage = generation.usage
-                    generation, _, _ = self._generate(replace(request, on_delta=None),
-                                                      self.load_internal_schema(spans_document), backend, timings)
-                    attempts += 1
-                    generation.usage = first_usage.plus(generation.usage)
+                second, extracted = self._span_pass(request, checked, report.ungrounded_paths, backend, timings)
+                if second is not None:  # the same prompt, the flagged leaves constrained to the text's spans
+                    second.usage = generation.usage.plus(second.usage)
+                    generation, attempts = second, attempts + 1
                     checked_output = validate_output(generation.text, checked)
                     value = checked_output.value
                     report = _ground(value, text, checked.document) if checked_output.parsed else None
@@ -324,6 +321,18 @@ class Structurer:
             enforcement=grammar.enforcement if grammar is not None and grammar.enforcement is not None
             else self.enforcement(checked, None))
 
+    def _span_pass(self, request: GenerationRequest, checked: Schema, pointers: list[str], backend: str,
+                   timings: Timings) -> tuple[Any, list[str]]:
+        """The request decoded once more (same prompt) with the free-text leaves at ``pointers`` constrained to the
+        text's word spans (``slot.extractive``): the generation, or None when no leaf could be constrained, and the
+        pointers constrained. The ``extract`` policy and the drifted-copy repair share it."""
+        spans_document, constrained = span_schema(checked.document, pointers, word_spans(request.source_text or ""))
+        if not constrained:
+            return None, []
+        generation, _, _ = self._generate(replace(request, on_delta=None), self.load_internal_schema(spans_document),
+                                          backend, timings)
+        return generation, constrained
+
     def _respan(self, request: GenerationRequest, value: Any, report: Any, checked: Schema, backend: str,
                 timings: Timings) -> tuple[Any, list[str], Any, Any]:
         """Drifted copies (``slot.grounding.repair.drifted_copies``: "artistic" for the text's "arts district")
@@ -336,11 +345,9 @@ class Structurer:
         drifted = drifted_copies(value, report, checked.document, text)
         if not drifted:
             return value, [], report, None
-        spans_document, constrained = span_schema(checked.document, drifted, word_spans(text))
-        if not constrained:
+        generation, constrained = self._span_pass(request, checked, drifted, backend, timings)
+        if generation is None:
             return value, [], report, None
-        generation, _, _ = self._generate(replace(request, on_delta=None), self.load_internal_schema(spans_document),
-                                          backend, timings)
         second = validate_output(generation.text, checked)
         if not second.parsed:
             return value, [], report, generation.usage

@@ -24,7 +24,7 @@ import difflib
 import re
 from typing import Any
 
-from slot.extractive import is_free_text, word_spans
+from slot.extractive import EDGE_PUNCTUATION, is_free_text, word_spans
 from slot.grounding.result import Grounding
 from slot.grounding.schema_paths import subschemas_at
 from slot.leaves import iter_leaves, set_at
@@ -39,8 +39,6 @@ MIN_LETTERS = 4
 
 MIN_PREFIX = 3
 """Letters a drifted value shares with the start of a word of the text ("art" in "artistic" / "arts")."""
-
-_EDGE = "\"'“”‘’()[]{}<>*,.;:!?"
 
 _FLAGS = frozenset({"yes", "no", "true", "false", "none", "null", "n/a"})
 
@@ -108,12 +106,14 @@ def drifted_copies(data: Any, grounding: Grounding, schema: Any, text: str) -> l
     if not grounding.ungrounded_paths:
         return []
     values = dict(iter_leaves(data))
-    words = {w.strip(_EDGE).casefold() for w in text.split()}
+    words = {w.strip(EDGE_PUNCTUATION).casefold() for w in text.split()}
     words.discard("")
+    drifted = [p for p in grounding.ungrounded_paths
+               if _repairable(values.get(p), schema, p) and _drifted_from(str(values[p]), words)]
+    if not drifted:
+        return []  # the common case: no walk over the schema's property names
     names = _property_names(schema)
-    return [p for p in grounding.ungrounded_paths
-            if _repairable(values.get(p), schema, p) and _plain(str(values[p])) not in names
-            and _drifted_from(str(values[p]), words)]
+    return [p for p in drifted if _plain(str(values[p])) not in names]
 
 
 def _plain(name: str) -> str:
