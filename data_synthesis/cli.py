@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--n", type=int, required=True, help="number of rows (domains and depths cycle over them)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--out", required=True, help="output JSONL")
+    d.add_argument("--domains", choices=("eval", "train"), default="eval",
+                   help="'eval': the six evaluation domains (default); 'train': six other domains, for training "
+                        "rows that keep the evaluation domains unseen")
     return p
 
 
@@ -149,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.n <= 0:
             raise ConfigError(f"--n must be a positive integer, got {args.n}")
-        print(write_long_docs(args.out, args.n, args.seed).line(args.out), file=sys.stderr)
+        print(write_long_docs(args.out, args.n, args.seed, args.domains).line(args.out), file=sys.stderr)
         return 0
     from data_synthesis.merge import convert_e2e
 

@@ -4,7 +4,10 @@ arrays of objects, and a gold JSON in which every list item the text states is e
 Why: the short synthetic and E2E rows never make the model read a long text or fill nested lists, and the
 benchmarks never time a long prompt. The six document kinds (long_docs_catalog.py: organisation reports,
 tour itineraries, plant catalogues, clinical trial status reports, housing condition surveys, regatta results)
-share no domain with domain_catalog.py, so the rows also serve as an out-of-distribution split.
+share no domain with domain_catalog.py, so the rows also serve as an out-of-distribution split. They are for
+evaluation only: ``domains="train"`` (``--domains train``) builds the same kind of rows from six other domains
+(long_docs_train_catalog.py: school timetables, shipping manifests, film festival programmes, software release
+notes, conference programmes, orchestra seasons), for training on long documents while the six above stay unseen.
 
 Depth counts nested objects and arrays, the root object being 1 (``{"a": [{"b": 1}]}`` has depth 3): each
 level of the domain's chain adds an array and its item object (2), and a level's *extra* (a string array or a
@@ -34,14 +37,22 @@ from jsonschema import Draft202012Validator, FormatChecker
 from data_synthesis.domains import style_key
 from data_synthesis.instances import gen_value, pool
 from data_synthesis.long_docs_catalog import LONG_DOMAINS, VOCAB, Group, Leaf, Level, LongDomain
+from data_synthesis.long_docs_train_catalog import TRAIN_LONG_DOMAINS, TRAIN_VOCAB
 from data_synthesis.plan import iter_leaves
 
-__all__ = ["MIN_CHARS", "MAX_CHARS", "MAX_GOLD_CHARS", "MIN_DEPTH", "MAX_DEPTH", "DOMAIN_NAMES", "schema_depth", "missing_from_text",
-           "make_row", "long_doc_rows", "LongDocSummary", "write_long_docs"]
+__all__ = ["MIN_CHARS", "MAX_CHARS", "MAX_GOLD_CHARS", "MIN_DEPTH", "MAX_DEPTH", "DOMAIN_NAMES", "TRAIN_DOMAIN_NAMES",
+           "DOMAIN_SETS", "domain_set", "schema_depth", "missing_from_text", "make_row", "long_doc_rows",
+           "LongDocSummary", "write_long_docs"]
 
 MIN_CHARS, MAX_CHARS = 1000, 4000
 MIN_DEPTH, MAX_DEPTH = 4, 7
 DOMAIN_NAMES = tuple(d.name for d in LONG_DOMAINS)
+TRAIN_DOMAIN_NAMES = tuple(d.name for d in TRAIN_LONG_DOMAINS)
+DOMAIN_SETS = ("eval", "train")
+"""``eval``: the six domains of long_docs_catalog.py (evaluation only); ``train``: the six of
+long_docs_train_catalog.py (training rows; disjoint domains, key words and vocabulary)."""
+_SETS: dict[str, tuple[tuple[LongDomain, ...], dict[str, tuple[str, ...]]]] = {
+    "eval": (LONG_DOMAINS, VOCAB), "train": (TRAIN_LONG_DOMAINS, TRAIN_VOCAB)}
 _ATTEMPTS = 60
 _COUNTS = {1: ((4, 7),), 2: ((2, 3), (2, 3)), 3: ((2, 2), (2, 2), (2, 2))}
 """Items per list, by the number of levels in the row's chain (top level first); at least 2, so every count
@@ -53,9 +64,18 @@ _DEEPEST_LEAVES = 2
 _PRONOUN = 0.35
 """Share of an item's later sentences that call it "it" (items that are no person) instead of by name."""
 _DISTINCT = frozenset({"person", "landmark", "cultivar", "site", "building", "flat", "company", "vocab:team",
-                       "vocab:department", "vocab:category"})
-"""Generators whose values are kept distinct across a whole document (so every sentence is unambiguous)."""
+                       "vocab:department", "vocab:category",
+                       "vocab:form", "vocab:film", "vocab:session", "vocab:talk", "vocab:work", "vocab:concert"})
+"""Generators whose values are kept distinct across a whole document (so every sentence is unambiguous); the
+second line holds training-domain generators (long_docs_train_catalog.py)."""
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
+
+
+def domain_set(domains: str) -> tuple[LongDomain, ...]:
+    """The document kinds of ``domains`` ("eval" or "train"); a ValueError names the choices otherwise."""
+    if domains not in _SETS:
+        raise ValueError(f"domains must be one of {', '.join(DOMAIN_SETS)}, got {domains!r}")
+    return _SETS[domains][0]
 
 
 def schema_depth(schema: Any) -> int:
@@ -134,6 +154,8 @@ class _Doc:
     used: set[str]
     asides: list[str]
     """The domain's background sentences not used yet, shuffled (each said at most once)."""
+    vocab: dict[str, tuple[str, ...]]
+    """Where ``vocab:NAME`` and ``list:NAME`` look up NAME (VOCAB or TRAIN_VOCAB, by domain set)."""
 
     def key(self, words: str) -> str:
         return style_key(words, self.style)
@@ -170,9 +192,9 @@ class _Doc:
         if head == "time":
             return f"{rng.randrange(6, 21):02d}:{rng.randrange(0, 60, 5):02d}"
         if head == "vocab":
-            return rng.choice(VOCAB[arg])
+            return rng.choice(self.vocab[arg])
         if head == "list":
-            source = pool("person") if arg == "person" else VOCAB[arg]
+            source = pool("person") if arg == "person" else self.vocab[arg]
             want = rng.randint(2, min(4, len(source)))
             picked: list[str] = []
             while len(picked) < want:
@@ -314,8 +336,8 @@ def _items(doc: _Doc, chain: tuple[Level, ...], extras: tuple[bool, ...], count:
     return schema, items
 
 
-def _attempt(domain: LongDomain, depth: int, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any], str,
-                                                                          list[str]]:
+def _attempt(domain: LongDomain, depth: int, rng: random.Random,
+             vocab: dict[str, tuple[str, ...]]) -> tuple[dict[str, Any], dict[str, Any], str, list[str]]:
     levels = {7: 3, 6: 2, 5: 2, 4: 1}[depth]
     start = rng.randrange(0, 3 - levels + 1)
     chain = domain.levels[start:start + levels]
@@ -323,7 +345,7 @@ def _attempt(domain: LongDomain, depth: int, rng: random.Random) -> tuple[dict[s
     extras = tuple([depth != 7] * (levels - 1) + [depth in (4, 6)])
     doc = _Doc(rng=rng, style=rng.choice(("snake", "snake", "camel")), titles=rng.choice((0.0, 0.3, 0.6)),
                closed=rng.random() < 0.5, base_date=dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(700)),
-               used=set(), asides=rng.sample(domain.asides, len(domain.asides)))
+               used=set(), asides=rng.sample(domain.asides, len(domain.asides)), vocab=vocab)
     ranges = _COUNTS[levels]
     top = rng.randint(*ranges[0])
     props: dict[str, Any] = {}
@@ -366,13 +388,17 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_row(index: int, seed: int = 0) -> dict[str, Any]:
-    """Row ``index`` of the set for ``seed``: ``{id, input_text, json_schema, gold, meta}``."""
-    domain = LONG_DOMAINS[index % len(LONG_DOMAINS)]
-    depth = MIN_DEPTH + (index + index // len(LONG_DOMAINS)) % (MAX_DEPTH - MIN_DEPTH + 1)
-    rng = random.Random(f"long-docs:{seed}:{index}")
+def make_row(index: int, seed: int = 0, domains: str = "eval") -> dict[str, Any]:
+    """Row ``index`` of the set for ``seed``: ``{id, input_text, json_schema, gold, meta}``. ``domains="train"``
+    draws from the training domains, with its own random stream, ids ``longtrain-...`` and ``meta.domains``
+    (eval rows are unchanged: ids ``long-...``, no ``meta.domains``)."""
+    kinds, vocab = domain_set(domains), _SETS[domains][1]
+    domain = kinds[index % len(kinds)]
+    depth = MIN_DEPTH + (index + index // len(kinds)) % (MAX_DEPTH - MIN_DEPTH + 1)
+    train = domains == "train"
+    rng = random.Random(f"long-docs-train:{seed}:{index}" if train else f"long-docs:{seed}:{index}")
     for _ in range(_ATTEMPTS):
-        schema, gold, text, chain = _attempt(domain, depth, rng)
+        schema, gold, text, chain = _attempt(domain, depth, rng, vocab)
         if MIN_CHARS <= len(text) <= MAX_CHARS and len(_compact(gold)) <= MAX_GOLD_CHARS:
             break
     else:
@@ -382,15 +408,17 @@ def make_row(index: int, seed: int = 0) -> dict[str, Any]:
     if errors or missing or schema_depth(schema) != depth:
         raise AssertionError(f"long-docs row {index}: errors {errors[:3]}, missing {missing[:3]}, "
                              f"depth {schema_depth(schema)} != {depth}")
-    return {"id": f"long-{seed}-{index:05d}", "input_text": text, "json_schema": schema, "gold": gold,
-            "meta": {"source": "long_docs", "domain": domain.name, "complexity": "long_deep", "depth": depth,
-                     "levels": chain, "chars": len(text), "gold_chars": len(_compact(gold)),
+    marker = {"domains": domains} if train else {}
+    return {"id": f"{'longtrain' if train else 'long'}-{seed}-{index:05d}", "input_text": text,
+            "json_schema": schema, "gold": gold,
+            "meta": {"source": "long_docs", **marker, "domain": domain.name, "complexity": "long_deep",
+                     "depth": depth, "levels": chain, "chars": len(text), "gold_chars": len(_compact(gold)),
                      "n_leaves": sum(1 for _ in iter_leaves(gold)), "seed": seed, "index": index}}
 
 
-def long_doc_rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The first ``n`` rows for ``seed``."""
-    return [make_row(i, seed) for i in range(n)]
+def long_doc_rows(n: int, seed: int = 0, domains: str = "eval") -> list[dict[str, Any]]:
+    """The first ``n`` rows for ``seed`` from the ``domains`` set ("eval" or "train")."""
+    return [make_row(i, seed, domains) for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -402,26 +430,31 @@ class LongDocSummary:
     depths: dict[int, int]
     chars_p50: float
     chars_max: int
+    set_name: str = "eval"
+    """Which domain set the rows come from ("eval" or "train")."""
 
     def line(self, out: str | Path) -> str:
-        return (f"wrote {self.rows} long-document rows to {out}: text characters p50 {self.chars_p50:.0f}, "
+        which = "" if self.set_name == "eval" else f" ({self.set_name} domains)"
+        return (f"wrote {self.rows} long-document rows{which} to {out}: text characters p50 {self.chars_p50:.0f}, "
                 f"max {self.chars_max}; depths {self.depths}; domains {self.domains}")
 
 
-def write_long_docs(out: str | Path, n: int, seed: int = 0) -> LongDocSummary:
-    """Write ``n`` rows as JSONL to ``out``; returns the summary."""
+def write_long_docs(out: str | Path, n: int, seed: int = 0, domains: str = "eval") -> LongDocSummary:
+    """Write ``n`` rows of the ``domains`` set ("eval" or "train") as JSONL to ``out``; returns the summary."""
     if n <= 0:
         raise ValueError(f"--n must be a positive integer, got {n}")
-    rows = long_doc_rows(n, seed)
+    domain_set(domains)  # fail before writing anything
+    rows = long_doc_rows(n, seed, domains)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     chars = [row["meta"]["chars"] for row in rows]
-    domains: dict[str, int] = {}
+    counts: dict[str, int] = {}
     depths: dict[int, int] = {}
     for row in rows:
-        domains[row["meta"]["domain"]] = domains.get(row["meta"]["domain"], 0) + 1
+        counts[row["meta"]["domain"]] = counts.get(row["meta"]["domain"], 0) + 1
         depths[row["meta"]["depth"]] = depths.get(row["meta"]["depth"], 0) + 1
-    return LongDocSummary(len(rows), domains, dict(sorted(depths.items())), statistics.median(chars), max(chars))
+    return LongDocSummary(len(rows), counts, dict(sorted(depths.items())), statistics.median(chars), max(chars),
+                          domains)
