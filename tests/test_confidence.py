@@ -177,7 +177,7 @@ def test_a_parse_first_answer_is_certain_and_a_nulled_value_keeps_the_models_con
     parsed = structurer.structure('Here: {"name": "Blue Fig", "city": "Oslo"} as asked. Blue Fig is in Oslo.',
                                   schema, parse_first=True)
     assert parsed.path == "parse" and [f["confidence"] for f in parsed.grounding["fields"]] == [1.0, 1.0]
-    text = "Blue Fig is a small cafe run by two sisters."
+    text = "Blue Fig is a small bakery run by two sisters."  # no city: the model invents one, grounding flags it
     kept = structurer.structure(text, schema, grounding_policy="keep")
     nulled = structurer.structure(text, schema, grounding_policy="null")
     assert kept.output == nulled.output and kept.json["city"] and nulled.json["city"] is None
