@@ -41,18 +41,18 @@ from data_synthesis.long_docs_train_catalog import TRAIN_LONG_DOMAINS, TRAIN_VOC
 from data_synthesis.plan import iter_leaves
 
 __all__ = ["MIN_CHARS", "MAX_CHARS", "MAX_GOLD_CHARS", "MIN_DEPTH", "MAX_DEPTH", "DOMAIN_NAMES", "TRAIN_DOMAIN_NAMES",
-           "DOMAIN_SETS", "domain_set", "schema_depth", "missing_from_text", "make_row", "long_doc_rows",
+           "DOMAIN_SETS", "schema_depth", "missing_from_text", "make_row", "long_doc_rows",
            "LongDocSummary", "write_long_docs"]
 
 MIN_CHARS, MAX_CHARS = 1000, 4000
 MIN_DEPTH, MAX_DEPTH = 4, 7
 DOMAIN_NAMES = tuple(d.name for d in LONG_DOMAINS)
 TRAIN_DOMAIN_NAMES = tuple(d.name for d in TRAIN_LONG_DOMAINS)
-DOMAIN_SETS = ("eval", "train")
-"""``eval``: the six domains of long_docs_catalog.py (evaluation only); ``train``: the six of
-long_docs_train_catalog.py (training rows; disjoint domains, key words and vocabulary)."""
 _SETS: dict[str, tuple[tuple[LongDomain, ...], dict[str, tuple[str, ...]]]] = {
     "eval": (LONG_DOMAINS, VOCAB), "train": (TRAIN_LONG_DOMAINS, TRAIN_VOCAB)}
+"""``eval``: the six domains of long_docs_catalog.py (evaluation only); ``train``: the six of
+long_docs_train_catalog.py (training rows; disjoint domains, key words and vocabulary). Each with its vocabulary."""
+DOMAIN_SETS = tuple(_SETS)
 _ATTEMPTS = 60
 _COUNTS = {1: ((4, 7),), 2: ((2, 3), (2, 3)), 3: ((2, 2), (2, 2), (2, 2))}
 """Items per list, by the number of levels in the row's chain (top level first); at least 2, so every count
@@ -71,11 +71,12 @@ second line holds training-domain generators (long_docs_train_catalog.py)."""
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 
 
-def domain_set(domains: str) -> tuple[LongDomain, ...]:
-    """The document kinds of ``domains`` ("eval" or "train"); a ValueError names the choices otherwise."""
+def _domain_set(domains: str) -> tuple[tuple[LongDomain, ...], dict[str, tuple[str, ...]]]:
+    """The document kinds of ``domains`` ("eval" or "train") and their vocabulary; a ValueError names the choices
+    otherwise."""
     if domains not in _SETS:
         raise ValueError(f"domains must be one of {', '.join(DOMAIN_SETS)}, got {domains!r}")
-    return _SETS[domains][0]
+    return _SETS[domains]
 
 
 def schema_depth(schema: Any) -> int:
@@ -392,7 +393,7 @@ def make_row(index: int, seed: int = 0, domains: str = "eval") -> dict[str, Any]
     """Row ``index`` of the set for ``seed``: ``{id, input_text, json_schema, gold, meta}``. ``domains="train"``
     draws from the training domains, with its own random stream, ids ``longtrain-...`` and ``meta.domains``
     (eval rows are unchanged: ids ``long-...``, no ``meta.domains``)."""
-    kinds, vocab = domain_set(domains), _SETS[domains][1]
+    kinds, vocab = _domain_set(domains)
     domain = kinds[index % len(kinds)]
     depth = MIN_DEPTH + (index + index // len(kinds)) % (MAX_DEPTH - MIN_DEPTH + 1)
     train = domains == "train"
@@ -443,8 +444,7 @@ def write_long_docs(out: str | Path, n: int, seed: int = 0, domains: str = "eval
     """Write ``n`` rows of the ``domains`` set ("eval" or "train") as JSONL to ``out``; returns the summary."""
     if n <= 0:
         raise ValueError(f"--n must be a positive integer, got {n}")
-    domain_set(domains)  # fail before writing anything
-    rows = long_doc_rows(n, seed, domains)
+    rows = long_doc_rows(n, seed, domains)  # an unknown domain set fails here, before the file is opened
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:

@@ -1,13 +1,15 @@
-"""Build stage K's training mix: long nested documents of the training-only domains, plus stage J's rows replayed.
+"""Build the training mix of stages K and L: long documents of the training-only domains, stage J's rows replayed.
 
-Stage J writes the first items of a long document's lists and stops (content similarity 40% on the six
-evaluation kinds of ``data_synthesis.long_docs``); no training row was that long. Stage K continues J on
+Stage J writes the first items of a long document's lists and stops (content similarity 39% on the six
+evaluation kinds of ``data_synthesis.long_docs``); no training row was that long. Stages K and L continue J on
 documents of the six *training* kinds (``long-docs --domains train``: no domain, key word or vocabulary value in
 common with the evaluation kinds, which stay unseen), with rows of J's own mix replayed so short rows are not
-forgotten. The exact rows are in ``stageK_train.jsonl.gz``; this script rebuilds them byte for byte.
+forgotten. The defaults build the stage K trial's rows; stage L (shipped) used threefold replay, and its exact rows
+are in ``stageL_train.jsonl.gz``, which this rebuilds byte for byte:
 
     python slot/adapters/default/recipe/make_long_mix.py \
-        --replay slot/adapters/default/recipe/stageJ_train.jsonl.gz --out stageK_train.jsonl
+        --replay slot/adapters/default/recipe/stageJ_train.jsonl.gz \
+        --long 120 --replayed 360 --seed 131 --out stageL_train.jsonl
 """
 
 from __future__ import annotations
