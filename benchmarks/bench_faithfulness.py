@@ -53,10 +53,15 @@ from slot.leaves import leaf_map  # noqa: E402
 from slot.eval.runner import evaluate  # noqa: E402
 from slot.train.split import split_by_group  # noqa: E402
 
+NO_LISTS = "-nolists"
+"""System name suffix: list extension off (``slot.list_extension``; the setting ``extend_lists`` otherwise)."""
+
+
 def system_options(name: str) -> tuple[str, str]:
     """System name -> (adapter, grounding policy): ``base``, ``default`` (the shipped adapter), or an adapter
-    given with ``--adapter NAME=DIR``, each optionally with ``+POLICY`` (a grounding policy: extract, omit, ...)."""
-    adapter, _, policy = name.partition("+")
+    given with ``--adapter NAME=DIR``, each optionally with ``+POLICY`` (a grounding policy: extract, omit, ...) and
+    then ``-nolists`` (list extension off)."""
+    adapter, _, policy = name.removesuffix(NO_LISTS).partition("+")
     return adapter, policy or "keep"
 
 
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                              "on 30 of them stage D scored 98.7, on all 97.0)")
     parser.add_argument("--splits", default="", help="comma-separated subset of the five splits")
     parser.add_argument("--systems", default="base,default,default+extract",
-                        help="comma-separated: base, default, NAME of an --adapter, each adapter also as +extract")
+                        help="comma-separated: base, default, NAME of an --adapter, each adapter also as +POLICY, "
+                             "each system also with -nolists (list extension off)")
     parser.add_argument("--also-raw", action="store_true",
                         help="also score each system on the model's own text (NAME:raw: before near-copy repair)")
     parser.add_argument("--threads", type=int, default=2)
@@ -184,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     adapter, policy = system_options(system)
                     result = structurer.structure(row["input_text"], row["json_schema"], adapter=adapter,
-                                                  grounding_policy=policy)
+                                                  grounding_policy=policy,
+                                                  extend_lists=0 if system.endswith(NO_LISTS) else None)
                     returned = json.dumps(result.json, ensure_ascii=False) if result.json is not None else result.output
                     raw = result.output
                 except Exception as exc:  # noqa: BLE001 - one failing row scores as empty output

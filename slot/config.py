@@ -102,6 +102,13 @@ class Settings:
     more with only those leaves constrained to the text's word spans (``slot.grounding.repair``). Both are listed
     in the grounding's ``repaired_paths``."""
 
+    extend_lists: int = 0
+    """Greedy decoding on the transformers engine: at most this many times per answer, a finished answer is resumed
+    with one more item opened in an array of objects (after its last item), and the resumed answer is kept only
+    when the new item is a new item of the text (its first string value is in the text, and a value of the text
+    that no earlier item has at its place): a small model closes lists early on long documents
+    (``slot.list_extension``). Costs a short decoding per array of objects; 0 turns it off."""
+
     close_objects: bool = True
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
     small model invents keys there); the output still validates against the schema as given."""
@@ -262,7 +269,7 @@ class Settings:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
         for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms",
                      "max_string_repeats", "max_number_digits", "finish_window",
-                     "tie_margin", "relaxed_retries", "prefill_chunk_tokens"]:
+                     "tie_margin", "relaxed_retries", "prefill_chunk_tokens", "extend_lists"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

@@ -24,6 +24,8 @@ from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.grounding.policy import GROUNDING_POLICIES
 from slot.leaves import iter_leaves, set_at
+from slot.list_extension import (OPEN_ITEMS, ItemWatch, array_at, is_new_item, may_have_object_arrays, openings,
+                                 written_tokens)
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -236,7 +238,7 @@ class Structurer:
                   grounding_policy: str = "keep", queue_ms: float = 0.0,
                   on_delta: Callable[[str], None] | None = None,
                   is_cancelled: Callable[[], bool] | None = None, parse_first: bool | None = None,
-                  strict: bool = False) -> StructureResult:
+                  strict: bool = False, extend_lists: int | None = None) -> StructureResult:
         """Structure one text; raises a SlotError subclass for any bad input.
 
         A schema the grammar can only approximate is served relaxed: an output that breaks a post-checked keyword
@@ -245,6 +247,8 @@ class Structurer:
 
         ``parse_first`` (None: the setting) answers from a JSON value already in the text when it fits the
         schema and is grounded (``slot.parse_first``); the model runs otherwise, and always when unconstrained.
+
+        ``extend_lists`` (None: the setting) bounds the resumptions of list extension (``slot.list_extension``).
         """
         started = time.perf_counter()
         self.check_text(text)
@@ -268,11 +272,17 @@ class Structurer:
             prompt=prompt, grammar=None, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
             is_cancelled=is_cancelled)
-        generation, grammar, hit = self._generate(request, checked if constrained else None, backend, timings,
-                                                  strict=strict)
+        resumptions = self.settings.extend_lists if extend_lists is None else max(0, extend_lists)
+        extends = resumptions > 0 and self._extends(request, checked if constrained else None)
+        generation, grammar, hit = self._generate(replace(request, keep_states=extends),
+                                                  checked if constrained else None, backend, timings, strict=strict)
         checked_output = validate_output(generation.text, checked)
         generation, checked_output, attempts = self._retried(request, generation, checked_output, grammar, checked,
                                                              timings)
+        if extends and grammar is not None and checked_output.valid and generation.finish_reason == "stop":
+            generation, checked_output, resumed = self._extended(request, generation, checked_output, grammar, checked,
+                                                                 timings, resumptions)
+            attempts += resumed
         value = checked_output.value
         grounding, report = None, None
         extracted: list[str] = []
@@ -412,6 +422,54 @@ class Structurer:
         timings.prefill_ms += generation.prefill_ms
         timings.generate_ms += generation.prefill_ms + generation.decode_ms
         return generation
+
+    def _extends(self, request: GenerationRequest, schema: Schema | None) -> bool:
+        """Whether list extension (``slot.list_extension``) may resume this request's answer: greedy, not streamed,
+        constrained by a schema with arrays of objects, on an engine that resumes answers."""
+        return (schema is not None and request.temperature <= 0
+                and request.on_delta is None and getattr(self.engine, "can_resume", False)
+                and may_have_object_arrays(schema.document))
+
+    def _extended(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
+                  schema: Schema, timings: Timings, limit: int) -> tuple[Any, Any, int]:
+        """List extension (``slot.list_extension``): each array of objects of the answer, in output order, resumed
+        with one more item opened, at most ``limit`` times; a resumed answer replaces the answer when its new
+        item is new and it validates. Returns the answer's generation (usage summed over every decoding), its
+        post-validation and the resumptions decoded."""
+        tokenizer, text = self.engine.tokenizer, request.source_text or ""
+        tried: set[tuple[str, int]] = set()
+        usage, resumed = generation.usage, 0
+        while resumed < limit:
+            if request.is_cancelled is not None and request.is_cancelled():
+                break
+            opening = next((found for found in openings(generation.text)
+                            if (found.pointer, found.items) not in tried), None)
+            if opening is None:
+                break
+            tried.add((opening.pointer, opening.items))
+            written = next(((open_item, ids, probs) for open_item in OPEN_ITEMS
+                            for ids, probs in [written_tokens(tokenizer, generation.text, generation.token_ids,
+                                                              generation.token_probs, opening, open_item)]
+                            if grammar.matcher().consume(ids)), None)
+            if written is None:  # the schema takes no more items here (maxItems, prefixItems)
+                continue
+            open_item, ids, probs = written
+            earlier = array_at(checked_output.value, opening.pointer) or []
+            watch = ItemWatch(generation.text[:opening.cut] + open_item, opening, earlier, text)
+            again = replace(request, written=ids, written_probs=probs, keep_states=True, on_delta=watch.on_delta,
+                            give_up=watch.give_up)
+            attempt = self._decode(again, grammar, schema, timings)
+            resumed += 1
+            usage = usage.plus(attempt.usage)
+            if watch.verdict is not True or attempt.finish_reason != "stop" or attempt.error:
+                continue
+            attempt_checked = validate_output(attempt.text, schema)
+            items = array_at(attempt_checked.value, opening.pointer) if attempt_checked.valid else None
+            if items is None or len(items) <= opening.items or not is_new_item(items[opening.items], earlier, text):
+                continue
+            generation, checked_output = attempt, attempt_checked
+        generation.usage = usage
+        return generation, checked_output, resumed
 
     def _retried(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
                  schema: Schema, timings: Timings) -> tuple[Any, Any, int]:

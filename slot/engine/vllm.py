@@ -184,6 +184,8 @@ class VllmEngine(Engine):
             raise UnknownAdapterError(f"unknown adapter {request.adapter!r}; loaded: {loaded}", field="options.adapter")
         if self._llm is None:
             raise ModelError("the vllm engine is closed")
+        if request.written:
+            raise ModelError("the vllm engine cannot resume an answer (GenerationRequest.written)")
         params = self._sampling_params(request)
         request_id = f"slot-{uuid.uuid4().hex}"
         progress = _Progress()

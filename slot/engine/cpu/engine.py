@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from slot.engine.base import Engine, Generation, GenerationRequest
+from slot.engine.cpu.caches.answer_states import AnswerStates
 from slot.engine.cpu.caches.prefix_cache import PrefixCache
 from slot.engine.cpu.decoding.scheduler import BatchScheduler
 from slot.engine.cpu.drafts.output_memory import OutputMemory
@@ -37,6 +38,7 @@ class TransformersEngine(Engine):
     """A causal LM from a local directory, optional named LoRA adapters, greedy or sampled decoding."""
 
     name = "transformers"
+    can_resume = True
 
     def __init__(self, model_dir: Path, *, adapters: dict[str, Path] | None = None, dtype: str = "float32",
                  threads: int = 0, speculation: bool = True, draft_tokens: int = 24,
@@ -72,6 +74,9 @@ class TransformersEngine(Engine):
         self.speculation = speculation
         self.draft_tokens = draft_tokens
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
+        self.answer_states = AnswerStates(prefix_cache_bytes)
+        """The states of finished answers whose requests asked to keep them, for resuming them
+        (``slot.list_extension``); bounded like the prefix cache."""
         self.output_memory = OutputMemory(output_memory)
         """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self.ties: NearTies | None = None

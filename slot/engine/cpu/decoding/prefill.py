@@ -2,7 +2,10 @@
 
 A prompt is fed in parts: the instructions every prompt begins with (``slot.prompt.head_ids``, cached on
 their own), the rest of the prefix (instructions + schema, cached per adapter and prefix), then the suffix
-(the text) with the first draft riding on its last piece. With ``chunk_tokens`` > 0 a part longer than that
+(the text) with the first draft riding on its last piece. A resumed answer (``GenerationRequest.written``)
+adds its written tokens after the text; where the engine kept the states of an answer of the same prompt
+(``slot.engine.cpu.caches.answer_states``), it starts from those, cropped to what its written tokens share with
+that answer, and feeds only the rest. With ``chunk_tokens`` > 0 a part longer than that
 is cut into pieces of at most ``chunk_tokens`` tokens (as even as possible), and a prefill that has such a
 part is *chunked*: the scheduler feeds one piece per turn (of the chunked prefill with the fewest tokens left)
 and runs a decoding pass of the running batch in between, so a 3k-token document does not stall the short
@@ -53,7 +56,7 @@ class Prefill:
         prefix, suffix = request.prompt.prefix, request.prompt.suffix
         self.key = PrefixCache.key(request.adapter, prefix)
         """The prefix cache's key of the prompt's prefix, which is also the output memory's."""
-        usage = Usage(prompt_tokens=len(prefix) + len(suffix))
+        usage = Usage(prompt_tokens=len(prefix) + len(suffix) + len(request.written))
         remembered = bool(engine.output_memory.schemas) and request.grammar is not None
         self.sequence = Sequence(engine, request, usage, self.key if remembered else "")
         self.draft = self.sequence.first_draft(engine.draft_tokens)
@@ -68,10 +71,18 @@ class Prefill:
         head = engine.prompt_head
         self._head = len(head) if head and len(prefix) > len(head) and prefix[:len(head)] == head else 0
         """How many of the prefix's first ids are the shared instructions (0: the prefix does not begin with them)."""
+        written = request.written
+        self.prompt_key = PrefixCache.key(request.adapter, prefix + suffix) \
+            if request.keep_states or written else ""
+        """The whole prompt's key, under which answers' states are kept (``engine.answer_states``; '' none)."""
+        self.sequence.states_key = self.prompt_key if request.keep_states else ""
+        self._resumed = bool(written) and self.prompt_key in engine.answer_states
+        """Whether an answer of this prompt has its states kept: only written tokens are fed."""
         uncached = len(prefix) - self._head if prefix and self.key not in engine.prefix_cache else 0
-        self._expected = len(suffix) + uncached
+        self._expected = len(written) if self._resumed else len(suffix) + uncached + len(written)
         """The prompt tokens to feed as the prefix cache stands at admission (``left`` before the first piece)."""
-        self.chunked = chunk_tokens > 0 and (len(suffix) > chunk_tokens or uncached > chunk_tokens)
+        self.chunked = chunk_tokens > 0 and (len(written) > chunk_tokens or not self._resumed
+                                             and (len(suffix) > chunk_tokens or uncached > chunk_tokens))
         """Whether a part of the prompt the cache does not hold is longer than ``chunk_tokens``: the scheduler then
         feeds one piece per turn; otherwise ``run`` feeds the whole prompt at once, as with chunking off."""
 
@@ -114,6 +125,14 @@ class Prefill:
         prefix, suffix = self.request.prompt.prefix, self.request.prompt.suffix
         engine, usage, size = self.engine, self.sequence.usage, self.chunk_tokens
         todo: deque[tuple[list[int], str]] = deque()
+        written = self.request.written
+        if written:
+            kept = engine.answer_states.resume(self.prompt_key, written)
+            if kept is not None:
+                self.cache, shared = kept
+                usage.cached_prompt_tokens = len(prefix) + len(suffix) + shared
+                todo.extend((piece, "") for piece in split(written[shared:], size))
+                return todo
         self.cache = engine.prefix_cache.get(self.key) if prefix else None
         if self.cache is not None:
             usage.cached_prompt_tokens = len(prefix)
@@ -133,6 +152,8 @@ class Prefill:
         else:
             self.cache = growing_cache(engine.model.config)
         todo.extend((piece, "") for piece in split(suffix, size))
+        if written:
+            todo.extend((piece, "") for piece in split(written, size))
         return todo
 
     def _last(self, model: Any, ids: list[int]) -> None:

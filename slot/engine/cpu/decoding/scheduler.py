@@ -236,6 +236,7 @@ class BatchScheduler:
             try:
                 feed = sequence.propose(limit)
                 if feed is None:
+                    self._keep_states(sequence, batch, row)
                     future.set_result(sequence.result())
             except Exception as exc:  # noqa: BLE001 - this request's failure, not its batch-mates'
                 feed = None
@@ -265,6 +266,18 @@ class BatchScheduler:
                 future.set_exception(exc)
         batch.commit(kept, feeds)
         self._leave(batch, running, leaving)
+
+    def _keep_states(self, sequence: Sequence, batch: Batch, row: int) -> None:
+        """A finished answer that asked to keep its states (``keep_states``) hands its cache to the engine's
+        ``answer_states`` (packed batches only: a padded batch holds its rows in shared tensors)."""
+        if not sequence.states_key or sequence.finish != "stop" or not isinstance(batch, PackedBatch):
+            return
+        cache = batch.caches[row]
+        prompt = sequence.request.prompt
+        prompt_tokens = len(prompt.prefix) + len(prompt.suffix)
+        covered = cache.get_seq_length() - prompt_tokens
+        if 0 <= covered <= len(sequence.output):
+            self.engine.answer_states.put(sequence.states_key, prompt_tokens, sequence.output[:covered], cache)
 
     @staticmethod
     def _leave(batch: Batch, running: list[tuple[Sequence, Future[Generation]]], rows: list[int]) -> None:

@@ -19,6 +19,7 @@ from slot.engine.base import Generation, GenerationRequest, Usage
 from slot.engine.cpu.decoding.probability import FORCED_PROBABILITY, chosen_probability
 from slot.engine.cpu.drafts.proposals import FORCED, REMEMBERED, build_draft
 from slot.engine.cpu.model.near_ties import ExactState
+from slot.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from slot.engine.cpu.engine import TransformersEngine
@@ -35,6 +36,9 @@ class Sequence:
         self.logits: torch.Tensor | None = None
         """The model's logits for the next token (set by the prefill)."""
         self.prefill_ms = 0.0
+        self.states_key = ""
+        """Where the finished answer's key/value states are kept for resumptions (``engine.answer_states``; set by
+        the prefill for a request with ``keep_states``); empty: nowhere."""
         self.memory_key = memory_key
         """Where the output is remembered for later drafts (``slot.engine.cpu.drafts.output_memory``); empty:
         nowhere."""
@@ -44,11 +48,17 @@ class Sequence:
         self.greedy = request.temperature <= 0
         wanted = engine.speculation if request.speculation is None else request.speculation
         self.speculate = wanted and self.greedy and engine.can_speculate
-        self.output: list[int] = []
-        self.probs: list[float] = []
+        written = list(request.written)
+        if written and self.matcher is not None and not self.matcher.consume(written):
+            raise InvalidRequestError("the grammar rejects the written tokens of a resumed answer")
+        self.output: list[int] = written
+        """The output so far, beginning with the tokens a resumed answer had written (``request.written``)."""
+        self.probs: list[float] = [*request.written_probs[:len(written)],
+                                   *[math.nan] * (len(written) - len(request.written_probs))]
         """Per output token, its probability under the grammar-masked distribution
         (``slot.engine.cpu.decoding.probability``)."""
-        self.streamed = ""
+        self.streamed = engine.tokenizer.decode(request.written, skip_special_tokens=True) if request.written else ""
+        """The output text ``on_delta`` was given (a resumed answer's written text counts as given)."""
         self.finish: str | None = None
         self.error = ""
         self._draft: list[int] = []
@@ -74,6 +84,8 @@ class Sequence:
             return self._stop("length")
         if request.is_cancelled is not None and request.is_cancelled():
             self.engine.cancelled_generations += 1
+            return self._stop("cancelled")
+        if request.give_up is not None and request.give_up():
             return self._stop("cancelled")
         if matcher is not None and matcher.error:
             return self._broken()
@@ -182,7 +194,7 @@ class Sequence:
         on_delta = self.request.on_delta
         if on_delta is not None and text.startswith(self.streamed) and len(text) > len(self.streamed):
             on_delta(text[len(self.streamed):])
-        self.usage.completion_tokens = len(self.output)
+        self.usage.completion_tokens = len(self.output) - len(self.request.written)
         if finish == "stop" and self.matcher is not None and self.memory_key:
             self.engine.output_memory.add(self.memory_key, text, self.request.source_text)
         probs = self.probs[:len(self.output)] + [math.nan] * (len(self.output) - len(self.probs))
