@@ -102,7 +102,7 @@ class Settings:
     more with only those leaves constrained to the text's word spans (``slot.grounding.repair``). Both are listed
     in the grounding's ``repaired_paths``."""
 
-    extend_lists: int = 0
+    extend_lists: int = 6
     """Greedy decoding on the transformers engine: at most this many times per answer, a finished answer is resumed
     with one more item opened in an array of objects (after its last item), and the resumed answer is kept only
     when the new item is a new item of the text (its first string value is in the text, and a value of the text

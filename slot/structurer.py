@@ -24,8 +24,8 @@ from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.grounding.policy import GROUNDING_POLICIES
 from slot.leaves import iter_leaves, set_at
-from slot.list_extension import (OPEN_ITEMS, ItemWatch, array_at, is_new_item, may_have_object_arrays, openings,
-                                 written_tokens)
+from slot.list_extension import (MIN_CONFIDENCE, OPEN_ITEMS, ItemWatch, answer_strings, array_at, first_value_pointer,
+                                 is_new_item, may_have_object_arrays, openings, written_tokens)
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -432,9 +432,10 @@ class Structurer:
 
     def _extended(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
                   schema: Schema, timings: Timings, limit: int) -> tuple[Any, Any, int]:
-        """List extension (``slot.list_extension``): each array of objects of the answer, in output order, resumed
-        with one more item opened, at most ``limit`` times; a resumed answer replaces the answer when its new
-        item is new and it validates. Returns the answer's generation (usage summed over every decoding), its
+        """List extension (``slot.list_extension``): each outermost array of objects of the answer, in output order,
+        resumed with one more item opened, at most ``limit`` times; a resumed answer replaces the answer when its
+        new item is new, the model wrote its first value with confidence ``MIN_CONFIDENCE`` or more, and it
+        validates. Returns the answer's generation (usage summed over every decoding), its
         post-validation and the resumptions decoded."""
         tokenizer, text = self.engine.tokenizer, request.source_text or ""
         tried: set[tuple[str, int]] = set()
@@ -454,8 +455,8 @@ class Structurer:
             if written is None:  # the schema takes no more items here (maxItems, prefixItems)
                 continue
             open_item, ids, probs = written
-            earlier = array_at(checked_output.value, opening.pointer) or []
-            watch = ItemWatch(generation.text[:opening.cut] + open_item, opening, earlier, text)
+            known = answer_strings(checked_output.value)
+            watch = ItemWatch(generation.text[:opening.cut] + open_item, opening, known, text)
             again = replace(request, written=ids, written_probs=probs, keep_states=True, on_delta=watch.on_delta,
                             give_up=watch.give_up)
             attempt = self._decode(again, grammar, schema, timings)
@@ -465,7 +466,12 @@ class Structurer:
                 continue
             attempt_checked = validate_output(attempt.text, schema)
             items = array_at(attempt_checked.value, opening.pointer) if attempt_checked.valid else None
-            if items is None or len(items) <= opening.items or not is_new_item(items[opening.items], earlier, text):
+            if items is None or len(items) <= opening.items or not is_new_item(items[opening.items], known, text):
+                continue
+            first = first_value_pointer(items[opening.items], opening.item_pointer)
+            confidences = leaf_confidences(attempt.text, token_spans(tokenizer, attempt.token_ids, attempt.text),
+                                           attempt.token_probs)
+            if (confidences.get(first) or 0.0) < MIN_CONFIDENCE:  # a name of the text the model was unsure of
                 continue
             generation, checked_output = attempt, attempt_checked
         generation.usage = usage

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from slot.list_extension import (ItemWatch, Opening, array_at, is_new_item, may_have_object_arrays, openings,
-                                 own_strings, written_tokens)
+from slot.list_extension import (ItemWatch, Opening, answer_strings, array_at, first_value_pointer, is_new_item,
+                                 may_have_object_arrays, openings, own_strings, written_tokens)
 
 TEXT = "The crew: Ada Moss (pilot, 12 years), Ben Ode (pilot, 3 years) and Cy Lark (cook, 7 years)."
 
@@ -31,26 +31,31 @@ def test_openings_skip_mixed_arrays_and_escape_pointers() -> None:
     assert [o.pointer for o in openings('{"a/b":[{"x":1}]}')] == ["/a~1b"]
 
 
+ANSWER = {"crew": [{"name": "Ada Moss", "role": "pilot"}, {"name": "Ben Ode", "role": "pilot"}], "ship": "Lark"}
+
+
 @pytest.mark.parametrize(("item", "new"), [
     ({"name": "Cy Lark", "role": "cook"}, True),  # first value in the text, and new
     ({"name": "cy  LARK", "role": "cook"}, True),  # case and spacing aside
     ({"name": "Ben Ode", "role": "pilot"}, False),  # the same item again
-    ({"name": "Ben Ode", "role": "cook"}, True),  # a value of the text no earlier item has at its place
+    ({"name": "Ben Ode", "role": "cook"}, True),  # a value of the text the answer does not have yet
     ({"name": "Dan Fox", "role": "cook"}, False),  # first value invented
     ({"name": "Ada Moss", "role": "pilot"}, False),  # nothing new
+    ({"name": "Lark", "role": "pilot"}, False),  # a value the answer has elsewhere is not news
     ({"years": 7}, False),  # no string to tell by
     (["Cy Lark"], False),  # not an object
     ({"name": "Ben Ode", "role": "pilot", "logs": [{"note": "cook"}]}, False),  # news only inside a nested list
     ({"name": "Ben Ode", "role": "pilot", "boat": {"kind": "cook"}}, True),  # inside a nested object it counts
 ])
 def test_is_new_item(item: Any, new: bool) -> None:
-    earlier = [{"name": "Ada Moss", "role": "pilot"}, {"name": "Ben Ode", "role": "pilot"}]
-    assert is_new_item(item, earlier, TEXT) is new
+    assert is_new_item(item, answer_strings(ANSWER), TEXT) is new
 
 
 def test_own_strings_leave_nested_lists_out() -> None:
     item = {"a": "x", "n": 2, "o": {"b": "y", "l": ["z"]}, "l": [{"c": "w"}], "a/b": "v"}
     assert own_strings(item) == [("/a", "x"), ("/o/b", "y"), ("/a~1b", "v")]
+    assert first_value_pointer({"id": "7", "o": {"name": "Cy"}}, "/crew/2") == "/crew/2/o/name"  # "7": too short
+    assert first_value_pointer({"n": 1, "l": [{"x": "abc"}]}, "/crew/2") is None
 
 
 def test_array_at_and_object_arrays() -> None:
@@ -85,18 +90,26 @@ def test_written_tokens_keep_the_answers_probabilities() -> None:
 
 def test_item_watch_stops_a_resumption_once_its_item_is_known() -> None:
     opening = Opening("/crew", 2, 0)
-    earlier = [{"name": "Ada Moss"}, {"name": "Ben Ode"}]
+    earlier = answer_strings({"crew": [{"name": "Ada Moss"}, {"name": "Ben Ode"}]})
     head = '{"crew":[{"name":"Ada Moss"},{"name":"Ben Ode"},{'
     watch = ItemWatch(head, opening, earlier, TEXT)
-    watch.on_delta('"name":"Dan')
+    watch.on_delta('"name":"Ben')
     assert not watch.give_up() and watch.verdict is None
-    watch.on_delta(' Fox"}')
-    assert not watch.give_up()  # the item's end is not followed by anything yet
+    watch.on_delta(' Ode"}')
+    assert not watch.give_up()  # a value of the text, and the item's end is not followed by anything yet
     watch.on_delta("]")
-    assert watch.give_up() and watch.verdict is False
+    assert watch.give_up() and watch.verdict is False  # the same item again
     kept = ItemWatch(head, opening, earlier, TEXT)
     kept.on_delta('"name":"Cy Lark"}]}')
     assert not kept.give_up() and kept.verdict is True
+    early = ItemWatch(head, opening, earlier, TEXT)
+    early.on_delta('"name":"Dan Fox"')
+    assert not early.give_up()  # the string's end is not followed by anything yet
+    early.on_delta(',"role":"')
+    assert early.give_up() and early.verdict is False  # an invented first value: given up before the item ends
+    nested = ItemWatch(head, opening, earlier, TEXT)
+    nested.on_delta('"logs":[{"note":"Dan Fox"}],"name":"Cy Lark","role":"')
+    assert not nested.give_up() and nested.verdict is None  # a value inside a nested list is not the item's own
 
 
 # --- the real model -------------------------------------------------------------------------------------------
