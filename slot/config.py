@@ -104,10 +104,11 @@ class Settings:
 
     extend_lists: int = 6
     """Greedy decoding on the transformers engine: at most this many times per answer, a finished answer is resumed
-    with one more item opened in an array of objects (after its last item), and the resumed answer is kept only
-    when the new item is a new item of the text (its first string value is in the text, and a value of the text
-    that no earlier item has at its place): a small model closes lists early on long documents
-    (``slot.list_extension``). Costs a short decoding per array of objects; 0 turns it off."""
+    with one more item opened in an outermost array of objects (after its last item), and the resumed answer is
+    kept only when the new item is a new item of the text (its first string value is in the text and written with
+    confidence >= 0.5, and it brings a value of the text the answer does not have yet): a small model closes lists
+    early on long documents (``slot.list_extension``). Costs a short decoding per array of objects; 0 turns it
+    off."""
 
     close_objects: bool = True
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
