@@ -57,12 +57,29 @@ NO_LISTS = "-nolists"
 """System name suffix: list extension off (``slot.list_extension``; the setting ``extend_lists`` otherwise)."""
 
 
+FILL, NO_FILL = "-fill", "-nofill"
+"""System name suffixes: key filling on (``fill_keys`` 8) or off (``slot.key_filling``; the setting otherwise)."""
+
+
+def _bare(name: str) -> str:
+    for suffix in (FILL, NO_FILL, NO_LISTS):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def system_options(name: str) -> tuple[str, str]:
     """System name -> (adapter, grounding policy): ``base``, ``default`` (the shipped adapter), or an adapter
     given with ``--adapter NAME=DIR``, each optionally with ``+POLICY`` (a grounding policy: extract, omit, ...) and
-    then ``-nolists`` (list extension off)."""
-    adapter, _, policy = name.removesuffix(NO_LISTS).partition("+")
+    then ``-nolists`` (list extension off) and ``-fill`` / ``-nofill`` (key filling on or off)."""
+    adapter, _, policy = _bare(name).partition("+")
     return adapter, policy or "keep"
+
+
+def resumption_options(name: str) -> dict[str, int | None]:
+    """The ``Structurer.structure`` options a system name's suffixes set (None: the setting)."""
+    bare = name.removesuffix(FILL).removesuffix(NO_FILL)
+    fill = 8 if name.endswith(FILL) else 0 if name.endswith(NO_FILL) else None
+    return {"extend_lists": 0 if bare.endswith(NO_LISTS) else None, "fill_keys": fill}
 
 
 def _spread(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
@@ -147,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", default="", help="comma-separated subset of the five splits")
     parser.add_argument("--systems", default="base,default,default+extract",
                         help="comma-separated: base, default, NAME of an --adapter, each adapter also as +POLICY, "
-                             "each system also with -nolists (list extension off)")
+                             "each system also with -nolists (list extension off), then -fill or -nofill "
+                             "(key filling on or off)")
     parser.add_argument("--also-raw", action="store_true",
                         help="also score each system on the model's own text (NAME:raw: before near-copy repair)")
     parser.add_argument("--threads", type=int, default=2)
@@ -190,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     adapter, policy = system_options(system)
                     result = structurer.structure(row["input_text"], row["json_schema"], adapter=adapter,
-                                                  grounding_policy=policy,
-                                                  extend_lists=0 if system.endswith(NO_LISTS) else None)
+                                                  grounding_policy=policy, **resumption_options(system))
                     returned = json.dumps(result.json, ensure_ascii=False) if result.json is not None else result.output
                     raw = result.output
                 except Exception as exc:  # noqa: BLE001 - one failing row scores as empty output

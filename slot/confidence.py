@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from slot.json_spans import value_spans as scan
 
-__all__ = ["Aggregate", "token_spans", "value_spans", "leaf_confidences", "attach_confidence"]
+__all__ = ["Aggregate", "token_spans", "value_spans", "leaf_confidences", "span_confidence", "attach_confidence"]
 
 Aggregate = Literal["product", "min"]
 
@@ -83,22 +83,35 @@ def leaf_confidences(text: str, spans: Sequence[tuple[int, int]], probs: Sequenc
         return {}
     starts = [a for a, _ in spans]
     ends = [max(b, a + 1) for a, b in spans]  # an empty span belongs to the character it stands before
-    out: dict[str, float | None] = {}
-    for pointer, (start, end) in value_spans(text).items():
-        stop = end
-        if not closing and text[start] == '"':
-            stop = end - 1
-        elif closing and text[start] in _NUMBER_START:
-            stop = end + 1
-        first, last = bisect_right(ends, start), bisect_left(starts, stop)
-        known = [p for p in probs[first:last] if not math.isnan(p)]
-        if not known:
-            out[pointer] = None
-        elif aggregate == "min":
-            out[pointer] = min(1.0, max(0.0, min(known)))
-        else:
-            out[pointer] = min(1.0, max(0.0, math.prod(known)))
-    return out
+    return {pointer: _confidence(text, starts, ends, probs, start, end, aggregate, closing)
+            for pointer, (start, end) in value_spans(text).items()}
+
+
+def span_confidence(text: str, spans: Sequence[tuple[int, int]], probs: Sequence[float], start: int, end: int, *,
+                    aggregate: Aggregate = "product", closing: bool = True) -> float | None:
+    """What :func:`leaf_confidences` gives the value written at ``text[start:end]``, where ``text`` need not parse
+    (a decoding given up after the value: key filling's probes); None without probabilities."""
+    if not probs or len(probs) != len(spans) or end > len(text):
+        return None
+    starts = [a for a, _ in spans]
+    ends = [max(b, a + 1) for a, b in spans]
+    return _confidence(text, starts, ends, probs, start, end, aggregate, closing)
+
+
+def _confidence(text: str, starts: list[int], ends: list[int], probs: Sequence[float], start: int, end: int,
+                aggregate: Aggregate, closing: bool) -> float | None:
+    stop = end
+    if not closing and text[start] == '"':
+        stop = end - 1
+    elif closing and text[start] in _NUMBER_START:
+        stop = end + 1
+    first, last = bisect_right(ends, start), bisect_left(starts, stop)
+    known = [p for p in probs[first:last] if not math.isnan(p)]
+    if not known:
+        return None
+    if aggregate == "min":
+        return min(1.0, max(0.0, min(known)))
+    return min(1.0, max(0.0, math.prod(known)))
 
 
 def attach_confidence(grounding: dict[str, Any], confidences: Mapping[str, float | None]) -> dict[str, Any]:

@@ -110,6 +110,14 @@ class Settings:
     early on long documents (``slot.list_extension``). Costs a short decoding per array of objects; 0 turns it
     off."""
 
+    fill_keys: int = 0
+    """Greedy decoding on the transformers engine: at most this many optional keys (strings and numbers of plain
+    objects) that a finished answer left out are each opened for the model once, all in one batch, and a value it
+    writes is written into the answer, nothing else changed, only when the text states it as written, the answer
+    has it nowhere else, and the model wrote it with confidence >= 0.5: a small model leaves out optional keys the
+    text states (``slot.key_filling``). Costs one short batched decoding per answer with keys left out; 0 turns it
+    off."""
+
     close_objects: bool = True
     """Grammar only: objects that list properties but leave additionalProperties unset get no other keys (a
     small model invents keys there); the output still validates against the schema as given."""
@@ -270,7 +278,7 @@ class Settings:
                 raise SettingsError(f"setting {name} must be positive, got {getattr(self, name)}")
         for name in ["threads", "prefix_cache_mb", "output_memory", "max_queue", "metrics_port", "max_repeated_items", "batch_wait_ms",
                      "max_string_repeats", "max_number_digits", "finish_window",
-                     "tie_margin", "relaxed_retries", "prefill_chunk_tokens", "extend_lists"]:
+                     "tie_margin", "relaxed_retries", "prefill_chunk_tokens", "extend_lists", "fill_keys"]:
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:

@@ -15,16 +15,16 @@ candidate again; the setting ``extend_lists`` bounds the resumptions per answer.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from slot.json_spans import Span, value_spans
 from slot.leaves import iter_leaves, join_pointer
+from slot.resumption import Watch
 
 __all__ = ["MIN_CONFIDENCE", "OPEN_ITEMS", "Opening", "ItemWatch", "answer_strings", "array_at", "first_value_pointer",
-           "is_new_item", "may_have_object_arrays", "openings", "own_strings", "written_tokens"]
+           "is_new_item", "may_have_object_arrays", "openings", "own_strings"]
 
 OPEN_ITEMS = (",{", ", {")
 """What may resume an array of objects after its last item: the item separator and an object, compact as SLOT's
@@ -152,43 +152,19 @@ def may_have_object_arrays(document: Any) -> bool:
     return False
 
 
-def written_tokens(tokenizer: Any, text: str, token_ids: Sequence[int], token_probs: Sequence[float],
-                   opening: Opening, open_item: str) -> tuple[list[int], list[float]]:
-    """The tokens that resume ``text`` at ``opening`` (the output up to its last item, then ``open_item``, each
-    tokenized as one piece) and their probabilities: the answer's own where its tokens are kept, 1.0 for the opening
-    (SLOT chose it), NaN where the tokenization differs."""
-    kept = tokenizer.encode(text[:opening.cut], add_special_tokens=False)
-    ids = kept + tokenizer.encode(open_item, add_special_tokens=False)
-    same = 0
-    while same < min(len(kept), len(token_ids)) and kept[same] == token_ids[same]:
-        same += 1
-    probs = [*token_probs[:same], *[math.nan] * (len(kept) - same), *[1.0] * (len(ids) - len(kept))]
-    return ids, probs
-
-
-class ItemWatch:
+class ItemWatch(Watch):
     """Watches a resumed answer as it is decoded (``on_delta``) and gives it up (``give_up``) as soon as its new item
     cannot be new: its first own string value is written and is not in the text, or the item is written and is not
     new (:func:`is_new_item`). A refused resumption costs part of one item, not the rest of the answer."""
 
     def __init__(self, written_text: str, opening: Opening, known: set[str], source_text: str) -> None:
-        self.text = written_text
+        super().__init__(written_text)
         self.opening = opening
         self.known = known
         """The string values of the answer being extended (:func:`answer_strings`)."""
         self.source_text = source_text
-        self.verdict: bool | None = None
-        """None until the new item is judged; then whether it is new."""
 
-    def on_delta(self, piece: str) -> None:
-        self.text += piece
-
-    def give_up(self) -> bool:
-        if self.verdict is None:
-            self.verdict = self._judge()
-        return self.verdict is False
-
-    def _judge(self) -> bool | None:
+    def judge(self) -> bool | None:
         spans = {span.pointer: span for span in value_spans(self.text)}
         span = spans.get(self.opening.item_pointer)
         if span is None:

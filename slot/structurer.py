@@ -11,21 +11,26 @@ import json
 import math
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from slot.closed_objects import closed_paths
 from slot.config import Settings
-from slot.confidence import attach_confidence, leaf_confidences, token_spans
+from slot.confidence import attach_confidence, leaf_confidences, span_confidence, token_spans
 from slot.enforcement import Enforcement, enforcement
 from slot.engine.base import Engine, GenerationRequest, Usage
 from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.grounding.policy import GROUNDING_POLICIES
 from slot.leaves import iter_leaves, set_at
+from slot.json_spans import value_spans
+from slot.key_filling import (Fill, Piece, ValueWatch, answer_values, gaps, may_have_optional_keys, normal,
+                               splice)
 from slot.list_extension import (MIN_CONFIDENCE, OPEN_ITEMS, ItemWatch, answer_strings, array_at, first_value_pointer,
-                                 is_new_item, may_have_object_arrays, openings, written_tokens)
+                                 is_new_item, may_have_object_arrays, openings)
+from slot.resumption import piece_tokens, written_tokens
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -238,7 +243,8 @@ class Structurer:
                   grounding_policy: str = "keep", queue_ms: float = 0.0,
                   on_delta: Callable[[str], None] | None = None,
                   is_cancelled: Callable[[], bool] | None = None, parse_first: bool | None = None,
-                  strict: bool = False, extend_lists: int | None = None) -> StructureResult:
+                  strict: bool = False, extend_lists: int | None = None,
+                  fill_keys: int | None = None) -> StructureResult:
         """Structure one text; raises a SlotError subclass for any bad input.
 
         A schema the grammar can only approximate is served relaxed: an output that breaks a post-checked keyword
@@ -248,7 +254,8 @@ class Structurer:
         ``parse_first`` (None: the setting) answers from a JSON value already in the text when it fits the
         schema and is grounded (``slot.parse_first``); the model runs otherwise, and always when unconstrained.
 
-        ``extend_lists`` (None: the setting) bounds the resumptions of list extension (``slot.list_extension``).
+        ``extend_lists`` and ``fill_keys`` (None: the settings) bound the resumptions of list extension
+        (``slot.list_extension``) and key filling (``slot.key_filling``).
         """
         started = time.perf_counter()
         self.check_text(text)
@@ -272,17 +279,21 @@ class Structurer:
             prompt=prompt, grammar=None, max_tokens=max_tokens, adapter=engine_adapter, source_text=text,
             temperature=temperature, seed=seed, speculation=speculation, on_delta=on_delta,
             is_cancelled=is_cancelled)
-        resumptions = self.settings.extend_lists if extend_lists is None else max(0, extend_lists)
-        extends = resumptions > 0 and self._extends(request, checked if constrained else None)
-        generation, grammar, hit = self._generate(replace(request, keep_states=extends),
+        resumes = self._resumes(request, checked if constrained else None)
+        extensions = self.settings.extend_lists if extend_lists is None else max(0, extend_lists)
+        fills = self.settings.fill_keys if fill_keys is None else max(0, fill_keys)
+        extends = resumes and extensions > 0 and may_have_object_arrays(checked.document)
+        fills_keys = resumes and fills > 0 and may_have_optional_keys(checked.document)
+        generation, grammar, hit = self._generate(replace(request, keep_states=extends or fills_keys),
                                                   checked if constrained else None, backend, timings, strict=strict)
         checked_output = validate_output(generation.text, checked)
         generation, checked_output, attempts = self._retried(request, generation, checked_output, grammar, checked,
                                                              timings)
-        if extends and grammar is not None and checked_output.valid and generation.finish_reason == "stop":
-            generation, checked_output, resumed = self._extended(request, generation, checked_output, grammar, checked,
-                                                                 timings, resumptions)
-            attempts += resumed
+        for wanted, resume, limit in ((extends, self._extended, extensions), (fills_keys, self._filled, fills)):
+            if wanted and grammar is not None and checked_output.valid and generation.finish_reason == "stop":
+                generation, checked_output, resumed = resume(request, generation, checked_output, grammar, checked,
+                                                             timings, limit)
+                attempts += resumed
         value = checked_output.value
         grounding, report = None, None
         extracted: list[str] = []
@@ -423,12 +434,11 @@ class Structurer:
         timings.generate_ms += generation.prefill_ms + generation.decode_ms
         return generation
 
-    def _extends(self, request: GenerationRequest, schema: Schema | None) -> bool:
-        """Whether list extension (``slot.list_extension``) may resume this request's answer: greedy, not streamed,
-        constrained by a schema with arrays of objects, on an engine that resumes answers."""
+    def _resumes(self, request: GenerationRequest, schema: Schema | None) -> bool:
+        """Whether this request's answer may be resumed (list extension, key filling): greedy, not streamed,
+        constrained, on an engine that resumes answers."""
         return (schema is not None and request.temperature <= 0
-                and request.on_delta is None and getattr(self.engine, "can_resume", False)
-                and may_have_object_arrays(schema.document))
+                and request.on_delta is None and getattr(self.engine, "can_resume", False))
 
     def _extended(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
                   schema: Schema, timings: Timings, limit: int) -> tuple[Any, Any, int]:
@@ -448,18 +458,11 @@ class Structurer:
             if opening is None:
                 break
             tried.add((opening.pointer, opening.items))
-            written = next(((open_item, ids, probs) for open_item in OPEN_ITEMS
-                            for ids, probs in [written_tokens(tokenizer, generation.text, generation.token_ids,
-                                                              generation.token_probs, opening, open_item)]
-                            if grammar.matcher().consume(ids)), None)
-            if written is None:  # the schema takes no more items here (maxItems, prefixItems)
-                continue
-            open_item, ids, probs = written
             known = answer_strings(checked_output.value)
-            watch = ItemWatch(generation.text[:opening.cut] + open_item, opening, known, text)
-            again = replace(request, written=ids, written_probs=probs, keep_states=True, on_delta=watch.on_delta,
-                            give_up=watch.give_up)
-            attempt = self._decode(again, grammar, schema, timings)
+            attempt, watch = self._resume(request, generation, grammar, schema, timings, opening.cut, OPEN_ITEMS,
+                                          lambda written: ItemWatch(written, opening, known, text))
+            if attempt is None:  # the schema takes no more items here (maxItems, prefixItems)
+                continue
             resumed += 1
             usage = usage.plus(attempt.usage)
             if watch.verdict is not True or attempt.finish_reason != "stop" or attempt.error:
@@ -476,6 +479,107 @@ class Structurer:
             generation, checked_output = attempt, attempt_checked
         generation.usage = usage
         return generation, checked_output, resumed
+
+    def _filled(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
+                schema: Schema, timings: Timings, limit: int) -> tuple[Any, Any, int]:
+        """Key filling (``slot.key_filling``): the first ``limit`` optional leaf keys the answer left out are each
+        opened for the model, all at once (one batch in the engine), each given up once its value is written. A
+        value is kept when it is in the text and new to the answer (``ValueWatch``; of two probes that wrote the same
+        value, the surer one), the model wrote it with confidence ``MIN_CONFIDENCE`` or more, and grounding finds it
+        in the text as written (``grounded``): the kept keys are written into the answer, nothing else changed, when
+        the result validates. Returns what ``_extended`` returns."""
+        tokenizer, text = self.engine.tokenizer, request.source_text or ""
+        known = answer_values(checked_output.value)
+        probes = [(gap, self._resume_later(request, generation, grammar, schema, timings, gap.cut, (gap.opener,),
+                                           lambda written, gap=gap: ValueWatch(written, gap, known, text,
+                                                                                screening=True)))
+                  for gap in gaps(generation.text, schema.document)[:limit]]
+        probes = [(gap, probe) for gap, probe in probes if probe is not None]
+        if not probes:
+            return generation, checked_output, 0
+        with ThreadPoolExecutor(max_workers=len(probes)) as pool:  # batched by the engine
+            decoded = list(pool.map(lambda probe: probe[1](), probes))
+        usage = generation.usage
+        sources = [(generation.text, generation.token_ids, generation.token_probs)]
+        candidates: list[tuple[float, Fill, str]] = []
+        for (gap, _), (attempt, watch) in zip(probes, decoded):
+            usage = usage.plus(attempt.usage)
+            span = next((found for found in value_spans(attempt.text) if found.pointer == gap.value_pointer), None)
+            if watch.verdict is not True or attempt.error or span is None:
+                continue
+            confidence = span_confidence(attempt.text, token_spans(tokenizer, attempt.token_ids, attempt.text),
+                                         attempt.token_probs, span.start, span.end) or 0.0
+            if confidence >= MIN_CONFIDENCE:
+                sources.append((attempt.text, attempt.token_ids, attempt.token_probs))
+                candidates.append((confidence, Fill(gap, len(sources) - 1, span.start, span.end),
+                                   attempt.text[span.start:span.end]))
+        generation.usage = usage
+        fills: list[Fill] = []
+        values: list[str] = []
+        seen: set[str] = set()
+        for _, fill, value in sorted(candidates, key=lambda candidate: -candidate[0]):
+            if normal(json.loads(value)) not in seen:
+                seen.add(normal(json.loads(value)))
+                fills.append(fill)
+                values.append(value)
+        while fills:
+            pieces = splice(generation.text, fills, values)
+            filled_checked = validate_output("".join(piece.text for piece in pieces), schema)
+            if not filled_checked.valid:
+                return generation, checked_output, len(probes)
+            evidence = _ground(filled_checked.value, text, schema.document).by_path()
+            grounded = [n for n, fill in enumerate(fills) if getattr(evidence.get(fill.gap.value_pointer), "status",
+                                                                     None) == "grounded"]
+            if len(grounded) == len(fills):
+                ids, probs = self._piece_tokens(pieces, sources)
+                if not grammar.matcher().consume(ids):
+                    break
+                return (replace(generation, text="".join(piece.text for piece in pieces), token_ids=ids,
+                                token_probs=probs), filled_checked, len(probes))
+            fills, values = [fills[n] for n in grounded], [values[n] for n in grounded]
+        return generation, checked_output, len(probes)
+
+    def _piece_tokens(self, pieces: list[Piece], sources: list[tuple[str, list[int], list[float]]]
+                      ) -> tuple[list[int], list[float]]:
+        """The tokens of a spliced answer and their probabilities (``slot.resumption.piece_tokens``): the model's own
+        where a piece is its text, 1.0 for SLOT's own characters (keys and separators it chose)."""
+        tokenizer = self.engine.tokenizer
+        spans = {n: token_spans(tokenizer, ids, text) for n, (text, ids, _) in enumerate(sources)}
+        ids: list[int] = []
+        probs: list[float] = []
+        for piece in pieces:
+            if piece.source < 0:
+                own = tokenizer.encode(piece.text, add_special_tokens=False)
+                ids, probs = ids + own, probs + [1.0] * len(own)
+                continue
+            text, source_ids, source_probs = sources[piece.source]
+            more, more_probs = piece_tokens(tokenizer, piece.text, piece.start, text, source_ids, source_probs,
+                                            spans[piece.source])
+            ids, probs = ids + more, probs + more_probs
+        return ids, probs
+
+    def _resume(self, request: GenerationRequest, generation: Any, grammar: Any, schema: Schema, timings: Timings,
+                cut: int, openers: tuple[str, ...], watch_for: Callable[[str], Any]) -> tuple[Any, Any]:
+        """The answer resumed after its first ``cut`` characters with the first of ``openers`` the grammar takes
+        (``slot.resumption``), decoded greedily under a watch (``watch_for(written text)``: ``on_delta`` and
+        ``give_up``) that may give it up early: (the decoding, the watch), or (None, None) when no opener fits."""
+        decode = self._resume_later(request, generation, grammar, schema, timings, cut, openers, watch_for)
+        return decode() if decode is not None else (None, None)
+
+    def _resume_later(self, request: GenerationRequest, generation: Any, grammar: Any, schema: Schema,
+                      timings: Timings, cut: int, openers: tuple[str, ...],
+                      watch_for: Callable[[str], Any]) -> Callable[[], tuple[Any, Any]] | None:
+        """What ``_resume`` does, as a call to make later (several run at once, batched by the engine), or None when
+        no opener fits."""
+        for opener in openers:
+            ids, probs = written_tokens(self.engine.tokenizer, generation.text, generation.token_ids,
+                                        generation.token_probs, cut, opener)
+            if grammar.matcher().consume(ids):
+                watch = watch_for(generation.text[:cut] + opener)
+                again = replace(request, written=ids, written_probs=probs, keep_states=True,
+                                on_delta=watch.on_delta, give_up=watch.give_up)
+                return lambda: (self._decode(again, grammar, schema, timings), watch)
+        return None
 
     def _retried(self, request: GenerationRequest, generation: Any, checked_output: Any, grammar: Any,
                  schema: Schema, timings: Timings) -> tuple[Any, Any, int]:

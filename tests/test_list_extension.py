@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from slot.list_extension import (ItemWatch, Opening, answer_strings, array_at, first_value_pointer, is_new_item,
-                                 may_have_object_arrays, openings, own_strings, written_tokens)
+                                 may_have_object_arrays, openings, own_strings)
+from slot.resumption import written_tokens
 
 TEXT = "The crew: Ada Moss (pilot, 12 years), Ben Ode (pilot, 3 years) and Cy Lark (cook, 7 years)."
 
@@ -80,11 +81,11 @@ def test_written_tokens_keep_the_answers_probabilities() -> None:
     ids = [ord(char) for char in text]
     probs = [0.5] * len(ids)
     opening = openings(text)[0]
-    written, written_probs = written_tokens(Letters(), text, ids, probs, opening, ",{")
+    written, written_probs = written_tokens(Letters(), text, ids, probs, opening.cut, ",{")
     assert "".join(map(chr, written)) == '{"a":[{"b":1},{'
     assert written_probs == [0.5] * 13 + [1.0, 1.0]
     changed = ids[:3] + [0] + ids[4:]
-    _, partly = written_tokens(Letters(), text, changed, probs, opening, ",{")
+    _, partly = written_tokens(Letters(), text, changed, probs, opening.cut, ",{")
     assert partly[:3] == [0.5] * 3 and all(math.isnan(p) for p in partly[3:13])
 
 

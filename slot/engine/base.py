@@ -36,15 +36,15 @@ class GenerationRequest:
     """The schema document the grammar was compiled from (engines that build the constraint themselves,
     such as vLLM, need it)."""
     written: list[int] = field(default_factory=list)
-    """Output tokens already written (an answer resumed at a chosen point, ``slot.list_extension``): fed to the
+    """Output tokens already written (an answer resumed at a chosen point, ``slot.resumption``): fed to the
     model after the prompt and to the grammar before decoding; the generation's text, tokens and ``max_tokens``
     budget include them. Engines whose ``can_resume`` is False refuse such a request."""
     written_probs: list[float] = field(default_factory=list)
     """The probabilities reported for ``written`` in ``Generation.token_probs`` (NaN where not given)."""
     give_up: Callable[[], bool] | None = None
-    """Polled between forward passes like ``is_cancelled``, for SLOT's own reasons (a list extension whose item
-    is not new, ``slot.list_extension``): True ends decoding with finish_reason 'cancelled', not counted as a
-    caller's cancellation."""
+    """Polled between forward passes like ``is_cancelled``, for SLOT's own reasons (a resumption whose item or
+    value is not new: ``slot.list_extension``, ``slot.key_filling``): True ends decoding with finish_reason
+    'cancelled', not counted as a caller's cancellation."""
     keep_states: bool = False
     """Keep the answer's key/value states (prompt and output) when it finishes, so that a resumption of it
     (``written``) prefills only the tokens it does not share with it (``slot.engine.cpu.caches.answer_states``)."""

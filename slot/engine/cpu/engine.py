@@ -76,7 +76,7 @@ class TransformersEngine(Engine):
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         self.answer_states = AnswerStates(prefix_cache_bytes)
         """The states of finished answers whose requests asked to keep them, for resuming them
-        (``slot.list_extension``); bounded like the prefix cache."""
+        (``slot.resumption``); bounded like the prefix cache."""
         self.output_memory = OutputMemory(output_memory)
         """Earlier outputs per (adapter, prompt prefix): drafts the input cannot give (schemas kept; 0 = off)."""
         self.ties: NearTies | None = None

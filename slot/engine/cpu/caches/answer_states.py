@@ -1,8 +1,8 @@
 """AnswerStates: the key/value states of finished answers (prompt and output), kept so that resuming one is cheap.
 
-List extension (``slot.list_extension``) resumes a finished answer at a chosen point: the answer up to there is
-written again (``GenerationRequest.written``). The states of those tokens are the answer's own, so a request with
-``keep_states`` leaves its sequence's cache here when it finishes (handed over, not copied: the batch drops it), and
+List extension and key filling (``slot.resumption``) resume a finished answer at a chosen point: the answer up to
+there is written again (``GenerationRequest.written``). The states of those tokens are the answer's own, so a request
+with ``keep_states`` leaves its sequence's cache here when it finishes (handed over, not copied: the batch drops it), and
 a resumption of the same prompt takes a copy cropped to the prompt and the longest common prefix of its written
 tokens and the answer's, and prefills only the rest: a few tokens instead of the whole document and answer.
 Bounded by bytes, least recently used first out, like the prefix cache.
