@@ -243,12 +243,12 @@ class OutlinesRunner:
 
 
 def run_engine(structurer: Any, row: Row, *, speculation: bool, max_tokens: int) -> dict[str, Any]:
-    """One request through the whole service path, timed from the caller's side. List extension is off: it changes
-    the answer after decoding (``slot.list_extension``; measured by ``bench_faithfulness.py``), and this benchmark
-    compares the decoding with OT's on the same rows, JSON for JSON."""
+    """One request through the whole service path, timed from the caller's side. List extension and key filling
+    are off: they change the answer after decoding (``slot.list_extension``, ``slot.key_filling``; measured by
+    ``bench_faithfulness.py``), and this benchmark compares the decoding with OT's on the same rows, JSON for JSON."""
     started = time.perf_counter()
     result = structurer.structure(row.text, row.schema, speculation=speculation, max_tokens=max_tokens,
-                                  grammar_backend="llguidance", extend_lists=0)
+                                  grammar_backend="llguidance", extend_lists=0, fill_keys=0)
     ms = (time.perf_counter() - started) * 1000
     usage = result.usage
     return {"ms": ms, "output": result.output, "tokens": usage.completion_tokens, "passes": usage.forward_passes,

@@ -110,7 +110,7 @@ class Settings:
     early on long documents (``slot.list_extension``). Costs a short decoding per array of objects; 0 turns it
     off."""
 
-    fill_keys: int = 0
+    fill_keys: int = 8
     """Greedy decoding on the transformers engine: at most this many optional keys (strings and numbers of plain
     objects) that a finished answer left out are each opened for the model once, all in one batch, and a value it
     writes is written into the answer, nothing else changed, only when the text states it as written, the answer
