@@ -91,7 +91,8 @@ class StructureResult:
     """What enforced each keyword of the schema: the grammar, post-validation only, or nothing (``slot.enforcement``)."""
     attempts: int = 1
     """Decodings made for the answer: more than 1 when outputs breaking post-checked keywords were decoded again
-    (setting ``relaxed_retries``; usage sums them all); 0 on the parse path."""
+    (setting ``relaxed_retries``) or the finished answer was resumed (list extension, key filling: settings
+    ``extend_lists``, ``fill_keys``); usage sums them all; 0 on the parse path."""
     extra: dict[str, Any] = field(default_factory=dict)
     """What the wire form leaves out, for benchmarks: ``token_probs`` and ``token_spans`` of the decoded output
     (``slot.confidence``)."""

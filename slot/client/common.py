@@ -68,8 +68,8 @@ class StructureResult:
     ``ignored_keywords`` (keywords nothing checks) and ``relaxed_keywords`` (post-checked keywords the grammar only
     approximates; a ``strict`` request refuses such a schema)."""
     attempts: int = 1
-    """Decodings made: more than 1 when an output broke a post-checked keyword and was decoded again; 0 when the
-    answer came from the text (path "parse")."""
+    """Decodings made: more than 1 when an output broke a post-checked keyword and was decoded again, or when list
+    extension or key filling resumed the answer; 0 when the answer came from the text (path "parse")."""
 
 
 def schema_text(schema: Any) -> tuple[str, Any]:
