@@ -189,3 +189,22 @@ def test_piece_tokens_reuse_the_decodings_tokens_inside_a_piece() -> None:
     cut, cut_probs = piece_tokens(tokenizer, text[3:9], 3, text, ids, probs)
     assert tokenizer.decode(cut) == text[3:9]
     assert math.isnan(cut_probs[0]) and cut_probs[1:3] == probs[2:4] and math.isnan(cut_probs[-1])
+
+
+@pytest.mark.model
+def test_key_filling_survives_keys_that_need_escaping(structurer) -> None:
+    """Keys with a quote, a slash or a non-ASCII letter: the probes open them as the grammar writes them, or are
+    skipped; the answer stays valid either way."""
+    schema = {"type": "object", "properties": {
+        "name": {"type": "string"}, 'motto "quoted"': {"type": "string"}, "a/b": {"type": "string"},
+        "café": {"type": "string"}, "seats": {"type": "integer"}}, "required": ["name"]}
+    text = 'Ada runs the café Lune, 40 seats; her motto is "always fresh".'
+    plain = structurer.structure(text, schema, fill_keys=0)
+    result = structurer.structure(text, schema, fill_keys=8)
+    assert result.valid, result.errors
+    assert json.loads(result.output) == result.json and result.json["name"]
+    for key, value in result.json.items():
+        if key not in plain.json:
+            assert str(value).casefold() in text.casefold()  # a filled value is the text's
+        else:
+            assert value == plain.json[key]  # nothing else changes
