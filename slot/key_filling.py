@@ -24,9 +24,9 @@ from typing import Any
 from slot.grounding.schema_paths import subschemas_at
 from slot.json_spans import Span, value_spans
 from slot.leaves import iter_leaves, join_pointer
-from slot.resumption import Watch
+from slot.resumption import Watch, normal
 
-__all__ = ["Fill", "Gap", "Piece", "ValueWatch", "answer_values", "gaps", "fillable", "may_have_optional_keys", "normal",
+__all__ = ["Fill", "Gap", "Piece", "ValueWatch", "answer_values", "gaps", "fillable", "may_have_optional_keys",
            "splice"]
 
 _LEAF_TYPES = {"string", "integer", "number"}
@@ -163,14 +163,9 @@ def may_have_optional_keys(document: Any) -> bool:
     return False
 
 
-def normal(value: str | int | float) -> str:
-    """A string or number as key filling compares it: spacing collapsed, case folded."""
-    return " ".join(str(value).split()).casefold()
-
-
 def answer_values(value: Any) -> set[str]:
-    """Every string and number of a parsed answer (:func:`normal`): a filled key must bring a value not among
-    them (a rating's top written as the rating itself, a title written again as the work's kind)."""
+    """Every string and number of a parsed answer (``slot.resumption.normal``): a filled key must bring a value not
+    among them (a rating's top written as the rating itself, a title written again as the work's kind)."""
     return {normal(leaf) for _, leaf in iter_leaves(value)
             if isinstance(leaf, (str, int, float)) and not isinstance(leaf, bool)}
 

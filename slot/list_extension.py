@@ -15,13 +15,12 @@ candidate again; the setting ``extend_lists`` bounds the resumptions per answer.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from slot.json_spans import Span, value_spans
 from slot.leaves import iter_leaves, join_pointer
-from slot.resumption import Watch
+from slot.resumption import Watch, normal
 
 __all__ = ["MIN_CONFIDENCE", "OPEN_ITEMS", "Opening", "ItemWatch", "answer_strings", "array_at", "first_value_pointer",
            "is_new_item", "may_have_object_arrays", "openings", "own_strings"]
@@ -35,9 +34,6 @@ MIN_CONFIDENCE = 0.5
 (``slot.confidence``, the product of its token probabilities): on the rows the rule was set on, the items that
 were right had 0.59-0.95, two distractor names of the text (an unrelated caller, a place name's last word) 0.08
 and 0.24."""
-
-_SPACES = re.compile(r"\s+")
-
 
 @dataclass(frozen=True)
 class Opening:
@@ -78,10 +74,6 @@ def openings(text: str) -> list[Opening]:
     return sorted(found, key=lambda opening: opening.cut)
 
 
-def _normal(value: str) -> str:
-    return _SPACES.sub(" ", value).strip().casefold()
-
-
 def own_strings(item: Any, pointer: str = "") -> list[tuple[str, str]]:
     """The string values of an object and of the objects inside it, lists left out (``(pointer, value)`` in
     document order): what tells one item from another, since a nested list may hold anything of the text."""
@@ -97,7 +89,7 @@ def own_strings(item: Any, pointer: str = "") -> list[tuple[str, str]]:
 
 def _telling(item: Any) -> list[tuple[str, str]]:
     """The own strings of an item that can tell it apart (two characters at least, spacing aside)."""
-    return [(pointer, value) for pointer, value in own_strings(item) if len(_normal(value)) >= 2]
+    return [(pointer, value) for pointer, value in own_strings(item) if len(normal(value)) >= 2]
 
 
 def first_value_pointer(item: Any, item_pointer: str) -> str | None:
@@ -108,7 +100,7 @@ def first_value_pointer(item: Any, item_pointer: str) -> str | None:
 
 def answer_strings(value: Any) -> set[str]:
     """Every string value of a parsed answer, normalised as :func:`is_new_item` compares them."""
-    return {_normal(leaf) for _, leaf in iter_leaves(value) if isinstance(leaf, str)}
+    return {normal(leaf) for _, leaf in iter_leaves(value) if isinstance(leaf, str)}
 
 
 def is_new_item(item: Any, known: set[str], text: str) -> bool:
@@ -119,8 +111,8 @@ def is_new_item(item: Any, known: set[str], text: str) -> bool:
     answer already has elsewhere (a tag written again as an achievement's name is not a new achievement)."""
     if not isinstance(item, dict):
         return False
-    strings = [_normal(value) for _, value in _telling(item)]
-    haystack = _normal(text)
+    strings = [normal(value) for _, value in _telling(item)]
+    haystack = normal(text)
     if not strings or strings[0] not in haystack:
         return False
     return any(value in haystack and value not in known for value in strings)
@@ -163,6 +155,7 @@ class ItemWatch(Watch):
         self.known = known
         """The string values of the answer being extended (:func:`answer_strings`)."""
         self.source_text = source_text
+        self.haystack = normal(source_text)
 
     def judge(self) -> bool | None:
         spans = {span.pointer: span for span in value_spans(self.text)}
@@ -188,11 +181,11 @@ class ItemWatch(Watch):
             if span.end >= len(self.text):
                 return False
             try:
-                value = _normal(json.loads(self.text[span.start:span.end]))
+                value = normal(json.loads(self.text[span.start:span.end]))
             except ValueError:
                 return False
             if len(value) >= 2:
-                return value not in _normal(self.source_text)
+                return value not in self.haystack
         return False
 
 

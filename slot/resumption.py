@@ -11,7 +11,12 @@ from typing import Any, Sequence
 
 from slot.confidence import token_spans
 
-__all__ = ["Watch", "piece_tokens", "written_tokens"]
+__all__ = ["Watch", "normal", "piece_tokens", "written_tokens"]
+
+
+def normal(value: str | int | float) -> str:
+    """A value as the resumption rules compare it with the text and the answer: spacing collapsed, case folded."""
+    return " ".join(str(value).split()).casefold()
 
 
 def written_tokens(tokenizer: Any, text: str, token_ids: Sequence[int], token_probs: Sequence[float],

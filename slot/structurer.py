@@ -26,11 +26,10 @@ from slot.grammar.cache import GrammarCache
 from slot.grounding.policy import GROUNDING_POLICIES
 from slot.leaves import iter_leaves, set_at
 from slot.json_spans import value_spans
-from slot.key_filling import (Fill, Piece, ValueWatch, answer_values, gaps, may_have_optional_keys, normal,
-                               splice)
+from slot.key_filling import Fill, Piece, ValueWatch, answer_values, gaps, may_have_optional_keys, splice
 from slot.list_extension import (MIN_CONFIDENCE, OPEN_ITEMS, ItemWatch, answer_strings, array_at, first_value_pointer,
                                  is_new_item, may_have_object_arrays, openings)
-from slot.resumption import piece_tokens, written_tokens
+from slot.resumption import normal, piece_tokens, written_tokens
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -519,13 +518,14 @@ class Structurer:
         values: list[str] = []
         seen: set[str] = set()
         for _, fill, value in sorted(candidates, key=lambda candidate: -candidate[0]):
-            if normal(json.loads(value)) not in seen:
-                seen.add(normal(json.loads(value)))
+            if (same := normal(json.loads(value))) not in seen:
+                seen.add(same)
                 fills.append(fill)
                 values.append(value)
         while fills:
             pieces = splice(generation.text, fills, values)
-            filled_checked = validate_output("".join(piece.text for piece in pieces), schema)
+            filled = "".join(piece.text for piece in pieces)
+            filled_checked = validate_output(filled, schema)
             if not filled_checked.valid:
                 return generation, checked_output, len(probes)
             evidence = _ground(filled_checked.value, text, schema.document).by_path()
@@ -535,8 +535,7 @@ class Structurer:
                 ids, probs = self._piece_tokens(pieces, sources)
                 if not grammar.matcher().consume(ids):
                     break
-                return (replace(generation, text="".join(piece.text for piece in pieces), token_ids=ids,
-                                token_probs=probs), filled_checked, len(probes))
+                return replace(generation, text=filled, token_ids=ids, token_probs=probs), filled_checked, len(probes)
             fills, values = [fills[n] for n in grounded], [values[n] for n in grounded]
         return generation, checked_output, len(probes)
 
