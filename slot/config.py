@@ -147,13 +147,15 @@ class Settings:
 
     max_string_repeats: int = 4
     """Close a string once its last words (one word, or a phrase of up to 16 tokens) repeat this many times in a
-    row and the model would begin one more copy: the closing quote is taken instead when the grammar allows it
-    (greedy decoding, ``slot.engine.cpu.guards.runaway``); 0 disables the guard."""
+    row and the model would begin one more copy (a unit without a letter, ``0`` or ``-``: max_number_digits times):
+    the closing quote is taken instead when the grammar allows it (greedy decoding,
+    ``slot.engine.cpu.guards.runaway``); 0 disables the guard."""
 
     max_number_digits: int = 20
     """Most digits a number's integer part, fraction or exponent may have where the schema's bounds (minimum,
     maximum, multipleOf, enforced by the grammar) leave it open: stops a runaway ``1000000...`` (greedy
-    decoding, ``slot.engine.cpu.guards.runaway``); 0 disables the cap."""
+    decoding, ``slot.engine.cpu.guards.runaway``); also the copies of one digit or symbol a string may end with
+    before it is closed; 0 disables the cap (and that string rule)."""
 
     finish_window: int = 64
     """Finish mode: within this many tokens of max_tokens, a choice that would leave no room for a valid

@@ -141,9 +141,21 @@ def test_a_number_gets_at_most_max_digits_digits():
 
 
 def test_digits_inside_a_string_are_not_capped():
-    matcher = ToyMatcher(["0", '"'])
-    phone = STRING + ids("1") + ids("0") * 30
-    assert guard().check(ID["0"], scores(zero=5.0, quote=1.0), matcher, phone) == ID["0"]
+    matcher = ToyMatcher(["0", "5", '"'])
+    phone = STRING + ids("1", "0", "5") * 10  # 30 digits, no run of one unit 20 long
+    assert guard().check(ID["1"], scores(quote=1.0), matcher, phone) == ID["1"]
+    assert guard().check(ID["0"], scores(zero=5.0, quote=1.0), matcher, STRING + ids("1") + ids("0") * 19) == ID["0"]
+
+
+def test_a_string_running_on_one_digit_is_closed_after_max_digits_copies():
+    matcher = ToyMatcher(["0", "5", '"'])
+    logits = scores(zero=5.0, quote=1.0, five=2.0)
+    run = STRING + ids("1") + ids("0") * 20
+    assert guard().check(ID["0"], logits, matcher, run) == ID['"']              # a 21st zero: closed instead
+    assert guard().check(ID["5"], logits, matcher, run) == ID["5"]              # not another copy: kept
+    assert guard(digits=0).check(ID["0"], logits, matcher, run) == ID["0"]      # the cap off: the guard too
+    assert guard(digits=30).check(ID["0"], logits, matcher, run) == ID["0"]     # 20 copies, 30 allowed
+    assert guard(repeats=0).check(ID["0"], logits, matcher, run) == ID["0"]     # the string guard off
 
 
 # -- the real model --------------------------------------------------------------------------------
@@ -157,6 +169,8 @@ LYRICS = {"type": "object", "properties": {"lyrics": {"type": "string"}}, "requi
 DIGITS_TEXT = "The meeting starts in 1" + "0" * 50 + " minutes."
 RATIO_TEXT = "The ratio is 0." + "3" * 48 + " exactly."
 SONG_TEXT = "Song lyrics: " + "la di da " * 8
+CODE = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
+CODE_TEXT = "Your confirmation code is 1" + "0" * 50 + "."
 
 
 def _both(structurer, text, schema, **options):
@@ -165,6 +179,17 @@ def _both(structurer, text, schema, **options):
     fast = structurer.structure(text, schema, speculation=True, **options)
     assert fast.output == plain.output and fast.finish_reason == plain.finish_reason
     return plain
+
+
+def _unguarded(structurer, limit, text, schema):
+    """The result with one of the runaway guard's limits (``max_digits``, ``max_repeats``) set to 0, then restored."""
+    guard = structurer.engine.runaway
+    kept = getattr(guard, limit)
+    setattr(guard, limit, 0)
+    try:
+        return structurer.structure(text, schema, max_tokens=120)
+    finally:
+        setattr(guard, limit, kept)
 
 
 def _digits(result, key):
@@ -177,12 +202,7 @@ def test_a_runaway_integer_stops_at_max_number_digits(structurer):
     result = _both(structurer, DIGITS_TEXT, INTEGER, max_tokens=120)
     assert result.valid and result.finish_reason == "stop"
     assert result.json["relativeMinuteToStart"] == 10 ** 19  # 20 digits, then the number ends
-    guard = structurer.engine.runaway
-    guard.max_digits = 0
-    try:  # without the cap the model copies every zero of the text: the text does provoke it
-        free = structurer.structure(DIGITS_TEXT, INTEGER, max_tokens=120)
-    finally:
-        guard.max_digits = structurer.settings.max_number_digits
+    free = _unguarded(structurer, "max_digits", DIGITS_TEXT, INTEGER)  # the text does provoke it
     assert len(free.output) > len(result.output) + 20
 
 
@@ -204,13 +224,19 @@ def test_a_string_repeating_its_words_is_closed(structurer):
     result = _both(structurer, SONG_TEXT, LYRICS, max_tokens=120)
     assert result.valid and result.finish_reason == "stop"
     assert result.usage.completion_tokens < 40
-    guard = structurer.engine.runaway
-    guard.max_repeats = 0
-    try:  # without the guard the model loops until max_tokens: the text does provoke it
-        free = structurer.structure(SONG_TEXT, LYRICS, max_tokens=120)
-    finally:
-        guard.max_repeats = structurer.settings.max_string_repeats
+    free = _unguarded(structurer, "max_repeats", SONG_TEXT, LYRICS)  # loops until max_tokens: the text provokes it
     assert free.usage.completion_tokens == 120
+
+
+@pytest.mark.model
+def test_a_string_running_on_one_digit_stops_at_max_number_digits(structurer):
+    """A SNIPS request ("I want animated movies at MJR Theatres") once ran a string to max_tokens with zeros
+    ("20-25min-1000..."); here the text provokes the same run by copying."""
+    result = _both(structurer, CODE_TEXT, CODE, max_tokens=120)
+    assert result.valid and result.finish_reason == "stop"
+    assert result.json["code"] == "1" + "0" * structurer.settings.max_number_digits
+    free = _unguarded(structurer, "max_digits", CODE_TEXT, CODE)  # copies every zero: the text does provoke it
+    assert len(free.json["code"]) > len(result.json["code"]) + 20
 
 
 @pytest.mark.model

@@ -6,7 +6,9 @@ written again and again in a string, or an integer of hundreds of zeros. Two gua
 - **repeated words**: when the chosen token would begin the next copy of a unit of up to ``MAX_UNIT_TOKENS``
   tokens (one word or a phrase, containing a letter) that already ends the open string ``max_repeats`` times
   in a row, the best allowed token that closes the string (``"``, ``",`` ...) is taken instead; when the
-  grammar does not let the string end there (``minLength``, a pattern), the best other allowed token.
+  grammar does not let the string end there (``minLength``, a pattern), the best other allowed token. A unit
+  without a letter (a digit, ``-``, ``.``) is a runaway only once it repeats ``max_digits`` times in a row
+  (``"10000000000000000000..."``): a phone number or an ID with a few equal digits stays whole.
 - **digits**: a digit run of a number (its integer part, its fraction, its exponent) gets at most
   ``max_digits`` digits: past that, tokens that begin with digits are masked. The schema's own bounds are the
   grammar's: ``minimum``/``maximum`` bound the integer part and ``multipleOf`` the fraction (llguidance
@@ -35,7 +37,7 @@ class RunawayGuard:
 
     def __init__(self, tokenizer: Any, vocab_size: int, *, max_repeats: int, max_digits: int) -> None:
         """``max_repeats``: copies of a unit a string may end with before it is closed (0: off); ``max_digits``:
-        longest digit run of a number (0: off)."""
+        longest digit run of a number, and copies of a unit without a letter a string may end with (0: off)."""
         self.tokenizer = tokenizer
         self.max_repeats = max_repeats
         self.max_digits = max_digits
@@ -69,9 +71,15 @@ class RunawayGuard:
         unit = repeated_unit(context, token, self.max_repeats)
         if unit is None:
             return token
-        repeated = self.tokenizer.decode(context[-unit * self.max_repeats:], skip_special_tokens=True)
+        copies = self.max_repeats
         words = self.tokenizer.decode(context[-unit:], skip_special_tokens=True)
-        if '"' in repeated or not any(char.isalpha() for char in words) or not in_string(self._text(context)):
+        if not any(char.isalpha() for char in words):  # digits or symbols: a long run before it is a runaway
+            copies = max(self.max_digits, self.max_repeats) if self.max_digits else 0
+            unit = repeated_unit(context, token, copies)
+            if unit is None:
+                return token
+        repeated = self.tokenizer.decode(context[-unit * copies:], skip_special_tokens=True)
+        if '"' in repeated or not in_string(self._text(context)):
             return token
         allowed = matcher.mask().copy()
         closers = allowed & self.closing[: len(allowed)]
