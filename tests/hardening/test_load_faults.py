@@ -68,7 +68,9 @@ def test_overload_is_rejected_fast_and_the_admitted_calls_finish(settings, struc
         with capsys.disabled():
             print(f"\n[overload] time to reject: p50 {rejects[len(rejects) // 2] * 1000:.1f} ms, "
                   f"max {rejects[-1] * 1000:.1f} ms (n={len(rejects)})")
-        assert rejects[-1] < 0.5
+        # rejected without waiting for a slot: the held calls decode for seconds. The p50 says it; the max only
+        # bounds a stall (a reject shares the process with the decoding thread: 0.54 s seen on a loaded machine)
+        assert rejects[len(rejects) // 2] < 0.25 and rejects[-1] < 2.0
         assert busy.server.metrics.rejected._value.get() == 20
     finally:
         busy.stop()
