@@ -24,10 +24,9 @@ from typing import Any
 from slot.grounding.schema_paths import subschemas_at
 from slot.json_spans import Span, value_spans
 from slot.leaves import iter_leaves, join_pointer
-from slot.resumption import Watch, normal
+from slot.resumption import Piece, Watch, normal
 
-__all__ = ["Fill", "Gap", "Piece", "ValueWatch", "answer_values", "gaps", "fillable", "may_have_optional_keys",
-           "splice"]
+__all__ = ["Fill", "Gap", "ValueWatch", "answer_values", "gaps", "fillable", "may_have_optional_keys", "splice"]
 
 _LEAF_TYPES = {"string", "integer", "number"}
 
@@ -61,16 +60,6 @@ class Fill:
     """Which probe wrote it (an index into the texts :func:`splice`'s pieces name, the answer being 0)."""
     start: int
     end: int
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A run of characters of a spliced answer, and where they come from: ``source`` 0 the answer, ``n`` > 0 the
-    text of probe ``n``, -1 SLOT's own (a key and its separators); ``start`` is where they lie in their source."""
-
-    text: str
-    source: int
-    start: int
 
 
 def splice(text: str, fills: list[Fill], values: list[str]) -> list[Piece]:
@@ -183,10 +172,14 @@ class ValueWatch(Watch):
         self.known = known
         """The answer's strings and numbers (:func:`answer_values`)."""
         self.haystack = normal(source_text)
+        self.span: Span | None = None
+        """Where the value lies in the text written (the resumed answer's own text, which goes on from it), once
+        found."""
 
     def judge(self) -> bool | None:
         span: Span | None = next((span for span in value_spans(self.text)
                                   if span.pointer == self.gap.value_pointer), None)
+        self.span = span
         if span is None:
             return None
         if span.end >= len(self.text):  # not written to its end yet (a number ends at what follows)

@@ -7,11 +7,12 @@ the engine feeds only what the answer's kept key/value states do not already hol
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from slot.confidence import token_spans
 
-__all__ = ["Watch", "normal", "piece_tokens", "written_tokens"]
+__all__ = ["Piece", "Watch", "normal", "piece_tokens", "spliced_tokens", "written_tokens"]
 
 
 def normal(value: str | int | float) -> str:
@@ -52,6 +53,36 @@ def piece_tokens(tokenizer: Any, piece: str, start: int, text: str, token_ids: S
         ids = tokenizer.encode(piece, add_special_tokens=False)
         return ids, [math.nan] * len(ids)
     return ids, [*[math.nan] * len(left), *(token_probs[n] for n in inside), *[math.nan] * len(right)]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of characters of a spliced answer, and where they come from: ``source`` 0 the answer, ``n`` > 0 the
+    text of probe ``n``, -1 SLOT's own (a key and its separators); ``start`` is where they lie in their source."""
+
+    text: str
+    source: int
+    start: int
+
+
+def spliced_tokens(tokenizer: Any, pieces: Sequence[Piece], sources: Sequence[tuple[str, list[int], list[float]]]
+                   ) -> tuple[list[int], list[float]]:
+    """The tokens of a spliced answer and their probabilities (:func:`piece_tokens` per piece): the decodings' own
+    (``sources``: text, token ids and probabilities of each) where a piece is their text, 1.0 for SLOT's own
+    characters (keys and separators it chose)."""
+    spans = {n: token_spans(tokenizer, ids, text) for n, (text, ids, _) in enumerate(sources)}
+    ids: list[int] = []
+    probs: list[float] = []
+    for piece in pieces:
+        if piece.source < 0:
+            own = tokenizer.encode(piece.text, add_special_tokens=False)
+            ids, probs = ids + own, probs + [1.0] * len(own)
+            continue
+        text, source_ids, source_probs = sources[piece.source]
+        more, more_probs = piece_tokens(tokenizer, piece.text, piece.start, text, source_ids, source_probs,
+                                        spans[piece.source])
+        ids, probs = ids + more, probs + more_probs
+    return ids, probs
 
 
 class Watch:

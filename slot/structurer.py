@@ -25,11 +25,10 @@ from slot.errors import InvalidRequestError, ModelError
 from slot.grammar.cache import GrammarCache
 from slot.grounding.policy import GROUNDING_POLICIES
 from slot.leaves import iter_leaves, set_at
-from slot.json_spans import value_spans
-from slot.key_filling import Fill, Piece, ValueWatch, answer_values, gaps, may_have_optional_keys, splice
+from slot.key_filling import Fill, ValueWatch, answer_values, gaps, may_have_optional_keys, splice
 from slot.list_extension import (MIN_CONFIDENCE, OPEN_ITEMS, ItemWatch, answer_strings, array_at, first_value_pointer,
                                  is_new_item, may_have_object_arrays, openings)
-from slot.resumption import normal, piece_tokens, written_tokens
+from slot.resumption import normal, spliced_tokens, written_tokens
 from slot.models import DEFAULT_ADAPTER_DIR, resolve_base_model
 from slot.prompt import SchemaRendering, encode, render, schema_rendering
 from slot.extractive import span_schema, word_spans
@@ -504,7 +503,7 @@ class Structurer:
         candidates: list[tuple[float, Fill, str]] = []
         for (gap, _), (attempt, watch) in zip(probes, decoded):
             usage = usage.plus(attempt.usage)
-            span = next((found for found in value_spans(attempt.text) if found.pointer == gap.value_pointer), None)
+            span = watch.span  # judged True: the value is written to its end, at the same place in attempt.text
             if watch.verdict is not True or attempt.error or span is None:
                 continue
             confidence = span_confidence(attempt.text, token_spans(tokenizer, attempt.token_ids, attempt.text),
@@ -532,31 +531,12 @@ class Structurer:
             grounded = [n for n, fill in enumerate(fills) if getattr(evidence.get(fill.gap.value_pointer), "status",
                                                                      None) == "grounded"]
             if len(grounded) == len(fills):
-                ids, probs = self._piece_tokens(pieces, sources)
+                ids, probs = spliced_tokens(tokenizer, pieces, sources)
                 if not grammar.matcher().consume(ids):
                     break
                 return replace(generation, text=filled, token_ids=ids, token_probs=probs), filled_checked, len(probes)
             fills, values = [fills[n] for n in grounded], [values[n] for n in grounded]
         return generation, checked_output, len(probes)
-
-    def _piece_tokens(self, pieces: list[Piece], sources: list[tuple[str, list[int], list[float]]]
-                      ) -> tuple[list[int], list[float]]:
-        """The tokens of a spliced answer and their probabilities (``slot.resumption.piece_tokens``): the model's own
-        where a piece is its text, 1.0 for SLOT's own characters (keys and separators it chose)."""
-        tokenizer = self.engine.tokenizer
-        spans = {n: token_spans(tokenizer, ids, text) for n, (text, ids, _) in enumerate(sources)}
-        ids: list[int] = []
-        probs: list[float] = []
-        for piece in pieces:
-            if piece.source < 0:
-                own = tokenizer.encode(piece.text, add_special_tokens=False)
-                ids, probs = ids + own, probs + [1.0] * len(own)
-                continue
-            text, source_ids, source_probs = sources[piece.source]
-            more, more_probs = piece_tokens(tokenizer, piece.text, piece.start, text, source_ids, source_probs,
-                                            spans[piece.source])
-            ids, probs = ids + more, probs + more_probs
-        return ids, probs
 
     def _resume(self, request: GenerationRequest, generation: Any, grammar: Any, schema: Schema, timings: Timings,
                 cut: int, openers: tuple[str, ...], watch_for: Callable[[str], Any]) -> tuple[Any, Any]:
