@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping, get_type_hints
 
+from slot.grounding.policy import GROUNDING_POLICIES
+
 ENV_PREFIX = "SLOT_"
 HEALTH_SERVICE_NAME = "slot.v1.Slot"
 """The gRPC service name reported by the standard health service (also used by the k8s probes)."""
@@ -48,6 +50,10 @@ class Settings:
 
     grammar_backend: str = "llguidance"
     """Grammar engine for constrained decoding: llguidance (default), xgrammar or outlines_core."""
+
+    grounding_policy: str = "keep"
+    """What a request that names no grounding policy gets (``slot.grounding.policy``): keep (ungrounded values
+    returned, flagged), omit (ungrounded values of optional keys left out), null, fail or extract."""
 
     engine: str = "transformers"
     """Inference engine: transformers (CPU default) or vllm (optional extra)."""
@@ -285,7 +291,7 @@ class Settings:
                 raise SettingsError(f"setting {name} must be >= 0, got {getattr(self, name)}")
         if self.max_tokens > self.max_tokens_limit:
             raise SettingsError("setting max_tokens must not exceed max_tokens_limit")
-        choices = {"grammar_backend": ("llguidance", "xgrammar", "outlines_core"),
+        choices = {"grammar_backend": ("llguidance", "xgrammar", "outlines_core"), "grounding_policy": GROUNDING_POLICIES,
                    "engine": ("transformers", "vllm"), "dtype": ("auto", "float32", "bfloat16", "float16-weights"),
                    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR")}
         for name, allowed in choices.items():

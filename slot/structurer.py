@@ -239,7 +239,7 @@ class Structurer:
     def structure(self, text: str, schema: str | bytes | dict[str, Any] | Schema, *, constrained: bool = True,
                   adapter: str | None = None, max_tokens: int | None = None, grammar_backend: str | None = None,
                   temperature: float = 0.0, seed: int | None = None, speculation: bool | None = None,
-                  grounding_policy: str = "keep", queue_ms: float = 0.0,
+                  grounding_policy: str | None = None, queue_ms: float = 0.0,
                   on_delta: Callable[[str], None] | None = None,
                   is_cancelled: Callable[[], bool] | None = None, parse_first: bool | None = None,
                   strict: bool = False, extend_lists: int | None = None,
@@ -254,11 +254,12 @@ class Structurer:
         schema and is grounded (``slot.parse_first``); the model runs otherwise, and always when unconstrained.
 
         ``extend_lists`` and ``fill_keys`` (None: the settings) bound the resumptions of list extension
-        (``slot.list_extension``) and key filling (``slot.key_filling``).
+        (``slot.list_extension``) and key filling (``slot.key_filling``); ``grounding_policy`` None is the setting.
         """
         started = time.perf_counter()
         self.check_text(text)
         max_tokens = self.check_options(max_tokens, temperature)
+        grounding_policy = grounding_policy or self.settings.grounding_policy
         if grounding_policy not in GROUNDING_POLICIES:
             raise InvalidRequestError(f"grounding policy must be one of {', '.join(GROUNDING_POLICIES)}",
                                       field="options.grounding_policy")

@@ -45,7 +45,7 @@ def test_the_structurer_leaves_out_what_the_request_does_not_say(base_structurer
     2026-12-06: timeRange "string", location_name "cinema or cinema chain"); omit returns only what the
     text supports, and the result stays valid."""
     text = "What times will The Young Swordsman be showing at my cinema?"
-    kept = base_structurer.structure(text, SHOWTIMES)
+    kept = base_structurer.structure(text, SHOWTIMES, grounding_policy="keep")
     omitted = base_structurer.structure(text, SHOWTIMES, grounding_policy="omit")
     assert kept.output == omitted.output  # the same decoding; only the returned JSON differs
     ungrounded = {path[1:] for path in kept.grounding["ungrounded_paths"]}
@@ -61,3 +61,24 @@ def test_the_policy_travels_from_sdk_to_server_by_name() -> None:
 
     for policy in GROUNDING_POLICIES:
         assert POLICIES[build_request("t", "{}", grounding_policy=policy).options.grounding_policy] == policy
+
+
+def test_a_request_naming_no_policy_gets_the_servers_setting(base_structurer) -> None:
+    """``grounding_policy`` None (the SDK's and the proto's unspecified, the HTTP API without one) is the setting."""
+    from slot.server.state import ServerState
+
+    text = "What times will The Young Swordsman be showing at my cinema?"
+    kept = base_structurer.structure(text, SHOWTIMES, grounding_policy="keep")
+    assert kept.grounding["ungrounded_paths"], f"the base model invented nothing this time: {kept.output}"
+    settings = base_structurer.settings
+    try:
+        base_structurer.settings = settings.replace(grounding_policy="omit")
+        unnamed = base_structurer.structure(text, SHOWTIMES)
+        call = ServerState.prepare(base_structurer, text, SHOWTIMES, request_id="r", grounding_policy="")
+        named = ServerState.prepare(base_structurer, text, SHOWTIMES, request_id="r", grounding_policy="keep")
+    finally:
+        base_structurer.settings = settings
+    assert unnamed.json == base_structurer.structure(text, SHOWTIMES, grounding_policy="omit").json != kept.json
+    assert call.grounding_policy == "omit" and named.grounding_policy == "keep"
+    assert ServerState.prepare(base_structurer, text, SHOWTIMES, request_id="r").grounding_policy == \
+        settings.grounding_policy

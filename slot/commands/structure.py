@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode without the grammar (evaluation baseline)")
     parser.add_argument("--use-adapter", dest="use_adapter", default=None,
                         help="adapter for these requests: 'default', 'base' or a name from --adapters")
-    parser.add_argument("--grounding-policy", default="keep", choices=GROUNDING_POLICIES,
-                        help="what to do with values not found in the text")
+    parser.add_argument("--grounding-policy", default=None, choices=GROUNDING_POLICIES,
+                        help="what to do with values not found in the text (default: the setting grounding_policy, "
+                             "env SLOT_GROUNDING_POLICY)")
     parser.add_argument("--strict", action="store_true",
                         help="refuse a schema the grammar would only approximate (oneOf as anyOf, not, if/then/else, "
                              "dependent*...) instead of serving it relaxed with post-validation and retries")

@@ -125,8 +125,8 @@ class SlotOptions(BaseModel):
     """SLOT's own request options (the ``slot`` object of the body)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    grounding_policy: str = "keep"
-    """keep, null or fail (see slot.grounding), or any other policy the structurer offers."""
+    grounding_policy: str | None = None
+    """keep, omit, null, fail or extract (see slot.grounding); None: the server's setting ``grounding_policy``."""
     grammar_backend: Literal["llguidance", "xgrammar", "outlines_core"] | None = None
     parse_first: bool | None = None
     """The parse-first fast path (a JSON value already in the text); None: the server's setting."""

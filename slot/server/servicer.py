@@ -33,7 +33,7 @@ BACKEND_NAMES = {slot_pb2.GRAMMAR_BACKEND_LLGUIDANCE: "llguidance", slot_pb2.GRA
 BACKEND_ENUMS = {name: value for value, name in BACKEND_NAMES.items()}
 FINISH = {"stop": slot_pb2.FINISH_REASON_STOP, "length": slot_pb2.FINISH_REASON_LENGTH,
           "cancelled": slot_pb2.FINISH_REASON_CANCELLED, "error": slot_pb2.FINISH_REASON_ERROR}
-POLICIES = {slot_pb2.GROUNDING_POLICY_UNSPECIFIED: "keep", slot_pb2.GROUNDING_POLICY_KEEP: "keep",
+POLICIES = {slot_pb2.GROUNDING_POLICY_UNSPECIFIED: "", slot_pb2.GROUNDING_POLICY_KEEP: "keep",
             slot_pb2.GROUNDING_POLICY_NULL: "null", slot_pb2.GROUNDING_POLICY_FAIL: "fail",
             slot_pb2.GROUNDING_POLICY_EXTRACT: "extract", slot_pb2.GROUNDING_POLICY_OMIT: "omit"}
 GROUNDING_STATUS = {"grounded": slot_pb2.GROUNDING_STATUS_GROUNDED, "inferred": slot_pb2.GROUNDING_STATUS_INFERRED,

@@ -46,6 +46,7 @@ class StructureCall:
     seed: int | None = None
     grammar_backend: str | None = None
     grounding_policy: str = "keep"
+    """The policy applied: the request's, or the server's setting ``grounding_policy`` (``prepare`` decides)."""
     constrained: bool = True
     parse_first: bool | None = None
     """The parse-first fast path: None for the server's setting."""
@@ -119,7 +120,7 @@ class ServerState:
         """The cheap checks (text, numbers, schema, adapter) before a request may queue; raise SlotError."""
         structurer.check_text(text)
         structurer.check_options(max_tokens, temperature)
-        policy = options.get("grounding_policy", "keep")
+        policy = options["grounding_policy"] = options.get("grounding_policy") or structurer.settings.grounding_policy
         if policy not in GROUNDING_POLICIES:
             raise InvalidRequestError(f"grounding policy must be one of {', '.join(GROUNDING_POLICIES)}, got "
                                       f"{clip(str(policy), 64)!r}", field="options.grounding_policy")
