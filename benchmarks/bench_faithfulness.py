@@ -1,8 +1,8 @@
 """Faithfulness of an adapter (issue 25): does the model copy what the text says, or what it was trained on?
 
 One run, the same rows for every system (constrained decoding): the base model, the shipped adapter and any
-adapter given with ``--adapter NAME=DIR`` (earlier or candidate stages), each also with the ``extract``
-grounding policy (``NAME+extract``), or any other policy (``NAME+omit``):
+adapter given with ``--adapter NAME=DIR`` (earlier or candidate stages), each under the setting
+``grounding_policy`` (omit since 2026-12-08, keep before) or under a policy named (``NAME+keep``, ``NAME+extract``):
 
 - ``e2e_val``: the E2E validation split (whole meaning representations never trained on; but the same file
   as the training rows, so the same narrow values: eatType always "coffee shop", food English/Chinese);
@@ -67,12 +67,13 @@ def _bare(name: str) -> str:
     return name
 
 
-def system_options(name: str) -> tuple[str, str]:
+def system_options(name: str) -> tuple[str, str | None]:
     """System name -> (adapter, grounding policy): ``base``, ``default`` (the shipped adapter), or an adapter
-    given with ``--adapter NAME=DIR``, each optionally with ``+POLICY`` (a grounding policy: extract, omit, ...) and
-    then ``-nolists`` (list extension off) and ``-fill`` / ``-nofill`` (key filling on or off)."""
+    given with ``--adapter NAME=DIR``, each optionally with ``+POLICY`` (a grounding policy: keep, extract, omit, ...;
+    without one the setting ``grounding_policy``: omit since 2026-12-08, keep before) and then ``-nolists`` (list
+    extension off) and ``-fill`` / ``-nofill`` (key filling on or off)."""
     adapter, _, policy = _bare(name).partition("+")
-    return adapter, policy or "keep"
+    return adapter, policy or None
 
 
 def resumption_options(name: str) -> dict[str, int | None]:
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     named = dict(item.partition("=")[::2] for item in args.adapter)
     unknown = [s for s in systems if system_options(s)[0] not in {"base", "default", *named}
-               or system_options(s)[1] not in GROUNDING_POLICIES or (s.startswith("base+"))]
+               or system_options(s)[1] not in (None, *GROUNDING_POLICIES) or (s.startswith("base+"))]
     if unknown:
         parser.error(f"unknown systems {unknown}: use base, default or an --adapter NAME, adapters also as "
                      f"+POLICY ({', '.join(GROUNDING_POLICIES)})")

@@ -51,9 +51,10 @@ class Settings:
     grammar_backend: str = "llguidance"
     """Grammar engine for constrained decoding: llguidance (default), xgrammar or outlines_core."""
 
-    grounding_policy: str = "keep"
-    """What a request that names no grounding policy gets (``slot.grounding.policy``): keep (ungrounded values
-    returned, flagged), omit (ungrounded values of optional keys left out), null, fail or extract."""
+    grounding_policy: str = "omit"
+    """What a request that names no grounding policy gets (``slot.grounding.policy``): omit (ungrounded values of
+    optional keys left out: an argument the text does not give is not invented; required ones kept and flagged),
+    keep (every value returned, ungrounded ones flagged), null, fail or extract."""
 
     engine: str = "transformers"
     """Inference engine: transformers (CPU default) or vllm (optional extra)."""
