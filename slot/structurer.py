@@ -174,6 +174,14 @@ class Structurer:
         """Compile (or fetch from cache) the grammar of a schema; ``strict`` refuses one the grammar would relax."""
         return self.grammars.get(schema, backend or self.settings.grammar_backend, strict=strict)
 
+    def resolve_policy(self, name: str | None) -> str:
+        """Request grounding policy option -> the policy applied (None or '': the setting ``grounding_policy``)."""
+        policy = name or self.settings.grounding_policy
+        if policy not in GROUNDING_POLICIES:
+            raise InvalidRequestError(f"grounding policy must be one of {', '.join(GROUNDING_POLICIES)}, got "
+                                      f"{str(policy)[:64]!r}", field="options.grounding_policy")
+        return policy
+
     def resolve_adapter(self, name: str | None) -> str | None:
         """Request adapter option -> engine adapter name (None = base model)."""
         if name is None or name == "":
@@ -259,10 +267,7 @@ class Structurer:
         started = time.perf_counter()
         self.check_text(text)
         max_tokens = self.check_options(max_tokens, temperature)
-        grounding_policy = grounding_policy or self.settings.grounding_policy
-        if grounding_policy not in GROUNDING_POLICIES:
-            raise InvalidRequestError(f"grounding policy must be one of {', '.join(GROUNDING_POLICIES)}",
-                                      field="options.grounding_policy")
+        grounding_policy = self.resolve_policy(grounding_policy)
         checked = schema if isinstance(schema, Schema) else self.load_schema(schema)
         engine_adapter = self.resolve_adapter(adapter)
         if strict and constrained:  # refused before any answer, parse-first's included

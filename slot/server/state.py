@@ -25,8 +25,6 @@ from slot.errors import InvalidRequestError, UnavailableError
 from slot.schema import Schema
 from slot.server.admission import Admission
 from slot.server.metrics import Metrics
-from slot.server.status import clip
-from slot.grounding.policy import GROUNDING_POLICIES
 from slot.structurer import StructureResult, Structurer
 
 log = logging.getLogger("slot.server")
@@ -120,10 +118,7 @@ class ServerState:
         """The cheap checks (text, numbers, schema, adapter) before a request may queue; raise SlotError."""
         structurer.check_text(text)
         structurer.check_options(max_tokens, temperature)
-        policy = options["grounding_policy"] = options.get("grounding_policy") or structurer.settings.grounding_policy
-        if policy not in GROUNDING_POLICIES:
-            raise InvalidRequestError(f"grounding policy must be one of {', '.join(GROUNDING_POLICIES)}, got "
-                                      f"{clip(str(policy), 64)!r}", field="options.grounding_policy")
+        options["grounding_policy"] = structurer.resolve_policy(options.get("grounding_policy"))
         checked = structurer.load_schema(schema)
         structurer.resolve_adapter(adapter)
         return StructureCall(text=text, schema=checked, request_id=request_id, adapter=adapter,
